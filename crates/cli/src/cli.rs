@@ -1,0 +1,197 @@
+//! Command-line grammar (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// mailstead — a self-hosted mail server in one program.
+#[derive(Debug, Parser)]
+#[command(name = "mailstead", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Config file (default: $MAILSTEAD_CONFIG, else ./mailstead.toml).
+    #[arg(long, short = 'c', global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print results as JSON (for scripts).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (first run: writes the config, data dir, certificate and admin).
+    Serve,
+    /// Configuration file commands.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Manage mail domains.
+    #[command(subcommand)]
+    Domain(DomainCmd),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Manage aliases (name@domain, @domain catch-all, pattern*@domain).
+    #[command(subcommand)]
+    Alias(AliasCmd),
+    /// Manage app passwords (per-device login tokens).
+    #[command(subcommand)]
+    Token(TokenCmd),
+}
+
+/// `mailstead config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// Check the config file; list every problem with its path; exit 1 if any.
+    Check,
+}
+
+/// `mailstead domain ...`
+#[derive(Debug, Subcommand)]
+pub enum DomainCmd {
+    /// Add a domain.
+    Add {
+        /// Domain name (Unicode names are converted to their ASCII form).
+        name: String,
+    },
+    /// List domains.
+    List,
+    /// Show a domain with its alternatives, accounts and aliases.
+    Show {
+        /// Domain name.
+        name: String,
+    },
+    /// Remove a domain (with accounts only with --force, deleting them and their mail).
+    Remove {
+        /// Domain name.
+        name: String,
+        /// Also delete its accounts, their mail, and its aliases.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Add an alternative name: mail to user@ALTERNATIVE goes to user@DOMAIN.
+    AddAlternative {
+        /// The primary domain.
+        domain: String,
+        /// The alternative name.
+        alternative: String,
+    },
+    /// Remove an alternative name.
+    RemoveAlternative {
+        /// The alternative name.
+        alternative: String,
+    },
+}
+
+/// Where a password comes from. Never from argv.
+#[derive(Debug, Args)]
+pub struct PasswordSource {
+    /// Read the password from this file (first line); `-` reads standard input.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+/// `mailstead user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// Add a user (password from a prompt, --password-file, or piped stdin).
+    Add {
+        /// Address, e.g. alice@example.org.
+        address: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Quota, e.g. 500M, 2G, or bytes (default unlimited).
+        #[arg(long, value_parser = crate::input::parse_size)]
+        quota: Option<u64>,
+        /// Make a global administrator.
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        password: PasswordSource,
+    },
+    /// List users.
+    List {
+        /// Only this domain.
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Show a user with mailboxes, usage and app passwords.
+    Show {
+        /// Address.
+        address: String,
+    },
+    /// Set a new password.
+    Passwd {
+        /// Address.
+        address: String,
+        #[command(flatten)]
+        password: PasswordSource,
+    },
+    /// Disable a user (no login, no delivery); mail is kept.
+    Disable {
+        /// Address.
+        address: String,
+    },
+    /// Enable a disabled user.
+    Enable {
+        /// Address.
+        address: String,
+    },
+    /// Remove a user and all their mail.
+    Remove {
+        /// Address.
+        address: String,
+    },
+}
+
+/// `mailstead alias ...`
+#[derive(Debug, Subcommand)]
+pub enum AliasCmd {
+    /// Add an alias: `mailstead alias add sales@example.org alice@example.org,bob@example.org`.
+    Add {
+        /// name@domain, @domain (catch-all) or pattern*@domain.
+        alias: String,
+        /// Destinations, comma-separated or as several arguments.
+        #[arg(required = true, num_args = 1.., value_delimiter = ',')]
+        destinations: Vec<String>,
+    },
+    /// List aliases.
+    List {
+        /// Only this domain.
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Remove an alias.
+    Remove {
+        /// The alias as written when added.
+        alias: String,
+    },
+}
+
+/// `mailstead token ...`
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Create an app password for a user; it is shown once.
+    Add {
+        /// The user.
+        address: String,
+        /// What it is for ("phone", "laptop").
+        #[arg(long)]
+        name: String,
+    },
+    /// List a user's app passwords.
+    List {
+        /// The user.
+        address: String,
+    },
+    /// Revoke an app password.
+    Revoke {
+        /// The user.
+        address: String,
+        /// The token id shown by `token list`.
+        id: i64,
+    },
+}

@@ -1,0 +1,259 @@
+//! The settings structs, one per `[section]`, with their named default functions.
+//!
+//! Every struct is `#[serde(default, deny_unknown_fields)]`: a missing key takes its default
+//! and an unknown key is an error. `load.rs` relies on both to check one key at a time.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use mailstead_types::{Domain, Secret};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration file, one field per `[section]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Identity of this server and where it keeps its data.
+    pub server: ServerSettings,
+    /// The metadata store: domains, accounts, mailboxes, message index, queue.
+    pub store: StoreSettings,
+    /// The blob store holding raw messages, content-addressed by SHA-256.
+    pub blobs: BlobSettings,
+    /// The HTTP listener: admin UI, REST API, /metrics, /health, autoconfig, MTA-STS.
+    pub http: HttpSettings,
+    /// The TLS certificate used by every listener that speaks TLS.
+    pub tls: TlsSettings,
+    /// Logging (tracing) level and output format.
+    pub log: LogSettings,
+}
+
+/// `[server]`: identity of this server and where it keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Fully qualified name of this host, used as the SMTP HELO/EHLO name and as the name in
+    /// the self-signed certificate. Must be a valid domain name; stored in its ASCII, lower-case
+    /// form after loading.
+    #[schemars(extend("x-default-doc" = "the machine's hostname, else \"localhost\""))]
+    pub hostname: String,
+    /// Directory holding the SQLite database, blobs and TLS files. A relative path is
+    /// resolved against the directory of the configuration file.
+    pub data_dir: PathBuf,
+    /// On shutdown, how long running sessions get to finish before they are cut.
+    #[schemars(range(min = 1, max = 3600))]
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            hostname: default_hostname(),
+            data_dir: default_data_dir(),
+            shutdown_grace_secs: default_shutdown_grace_secs(),
+        }
+    }
+}
+
+/// The machine's hostname from `/proc/sys/kernel/hostname`, else `$HOSTNAME`, else
+/// `localhost`. A name that is not a valid domain (a container id like `0123456789`, a name
+/// with `_`) is skipped so that the defaults always validate.
+/// Read once per process: serde builds a default struct for every key that `load.rs` checks.
+fn default_hostname() -> String {
+    static HOSTNAME: OnceLock<String> = OnceLock::new();
+    HOSTNAME
+        .get_or_init(|| {
+            let candidates = [
+                std::fs::read_to_string("/proc/sys/kernel/hostname").ok(),
+                std::env::var("HOSTNAME").ok(),
+            ];
+            candidates
+                .into_iter()
+                .flatten()
+                .map(|name| name.trim().to_owned())
+                .find(|name| name.parse::<Domain>().is_ok())
+                .unwrap_or_else(|| "localhost".to_owned())
+        })
+        .clone()
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+fn default_shutdown_grace_secs() -> u64 {
+    30
+}
+
+/// Which metadata store backend to use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    /// Embedded SQLite database in one file (the default, for one machine).
+    #[default]
+    Sqlite,
+    /// A PostgreSQL server, shared by several mailstead nodes.
+    Postgres,
+}
+
+/// `[store]`: the metadata store.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreSettings {
+    /// Metadata backend.
+    pub backend: StoreBackend,
+    /// SQLite database file. Unset: `<data_dir>/mailstead.sqlite3`.
+    #[schemars(example = &"/var/lib/mailstead/mailstead.sqlite3")]
+    pub sqlite_path: Option<PathBuf>,
+    /// Number of read-only SQLite connections beside the single writer.
+    #[schemars(range(min = 1))]
+    pub sqlite_readers: u32,
+    /// PostgreSQL connection URL, without the password; required when `backend = "postgres"`.
+    #[schemars(example = &"postgres://mailstead@127.0.0.1:5432/mailstead")]
+    pub postgres_url: Option<String>,
+    /// PostgreSQL password. Prefer `postgres_password_file`; set at most one of the two.
+    #[schemars(with = "Option<String>", example = &"change-me")]
+    pub postgres_password: Option<Secret<String>>,
+    /// File holding the PostgreSQL password (one trailing newline is ignored, as written by
+    /// Docker or Kubernetes secrets).
+    #[schemars(example = &"/run/secrets/postgres_password")]
+    pub postgres_password_file: Option<PathBuf>,
+    /// Maximum number of PostgreSQL connections in the pool.
+    #[schemars(range(min = 1))]
+    pub postgres_pool_size: u32,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            backend: StoreBackend::default(),
+            sqlite_path: None,
+            sqlite_readers: default_sqlite_readers(),
+            postgres_url: None,
+            postgres_password: None,
+            postgres_password_file: None,
+            postgres_pool_size: default_postgres_pool_size(),
+        }
+    }
+}
+
+fn default_sqlite_readers() -> u32 {
+    4
+}
+
+fn default_postgres_pool_size() -> u32 {
+    16
+}
+
+/// Which blob store backend to use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobBackend {
+    /// Files under a directory, `ab/cd/<sha256>` (the default, for one machine).
+    #[default]
+    Fs,
+    /// `bytea` rows in the PostgreSQL store; needs `store.backend = "postgres"`.
+    Postgres,
+}
+
+/// `[blobs]`: where raw messages are kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct BlobSettings {
+    /// Blob backend.
+    pub backend: BlobBackend,
+    /// Directory of the `fs` backend. Unset: `<data_dir>/blobs`.
+    #[schemars(example = &"/var/lib/mailstead/blobs")]
+    pub path: Option<PathBuf>,
+}
+
+/// `[http]`: the HTTP listener.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Addresses to listen on for HTTP (admin UI, API, /metrics, /health); at least one,
+    /// no duplicates.
+    pub listen: Vec<SocketAddr>,
+    /// Bearer token for the REST API. Prefer `api_token_file`; set at most one of the two.
+    #[schemars(with = "Option<String>", example = &"a-long-random-string")]
+    pub api_token: Option<Secret<String>>,
+    /// File holding the REST API bearer token (one trailing newline is ignored).
+    #[schemars(example = &"/run/secrets/api_token")]
+    pub api_token_file: Option<PathBuf>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            listen: default_http_listen(),
+            api_token: None,
+            api_token_file: None,
+        }
+    }
+}
+
+fn default_http_listen() -> Vec<SocketAddr> {
+    vec![SocketAddr::V4(SocketAddrV4::new(
+        Ipv4Addr::UNSPECIFIED,
+        8080,
+    ))]
+}
+
+/// `[tls]`: the certificate and private key, PEM encoded, used by every TLS listener.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsSettings {
+    /// Certificate chain (PEM). Unset: `<data_dir>/tls/cert.pem`.
+    #[schemars(example = &"/etc/letsencrypt/live/mail.example.org/fullchain.pem")]
+    pub cert_path: Option<PathBuf>,
+    /// Private key (PEM). Unset: `<data_dir>/tls/key.pem`.
+    #[schemars(example = &"/etc/letsencrypt/live/mail.example.org/privkey.pem")]
+    pub key_path: Option<PathBuf>,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// `[log]`: logging.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// Filter directive in `tracing` env-filter syntax, e.g. `info` or
+    /// `info,mailstead_smtp=debug`.
+    pub level: String,
+    /// Output format.
+    pub format: LogFormat,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: default_log_level(),
+            format: LogFormat::default(),
+        }
+    }
+}
+
+fn default_log_level() -> String {
+    "info".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fallback_hostname_is_a_valid_domain() {
+        assert!("localhost".parse::<Domain>().is_ok());
+        assert!(default_hostname().parse::<Domain>().is_ok());
+    }
+}

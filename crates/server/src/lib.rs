@@ -1,0 +1,173 @@
+//! The mailstead process: everything between the binary and the protocol crates.
+//!
+//! - [`bootstrap`]: first run — default config file, data directory, self-signed
+//!   certificate, initial admin account (password printed once).
+//! - [`tls`]: certificate generation (rcgen) and loading into a rustls `ServerConfig`
+//!   (aws-lc-rs provider).
+//! - [`http`]: the HTTP listener: `/health/live`, `/health/ready`.
+//! - [`run`]: serves on already-bound [`Listeners`] until a shutdown future resolves, then
+//!   stops accepting and gives open connections `shutdown_grace_secs` to finish.
+//!
+//! Invariants: listeners are bound by the caller (tests bind `127.0.0.1:0`); no global
+//! state; nothing caches directory data, so admin commands run by another process are
+//! seen at once; shutdown is bounded.
+
+pub mod bootstrap;
+pub mod http;
+pub mod tls;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use mailstead_config::{BlobBackend as CfgBlob, Config, StoreBackend};
+use mailstead_store::{BlobBackend, MetaBackend, Stores};
+use tokio::net::TcpListener;
+
+/// The sockets the server serves on, bound before [`run`] so that callers (and tests) can
+/// learn the real ports.
+pub struct Listeners {
+    /// HTTP (health, later admin UI/API).
+    pub http: Vec<TcpListener>,
+}
+
+impl Listeners {
+    /// Binds every listener address of the config. Fails naming the address that could not
+    /// be bound.
+    pub async fn bind(config: &Config) -> anyhow::Result<Self> {
+        let mut http = Vec::new();
+        for addr in &config.http.listen {
+            http.push(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (http.listen)"))?,
+            );
+        }
+        Ok(Listeners { http })
+    }
+
+    /// `(protocol, address)` of every bound socket, for the start-up banner.
+    pub fn describe(&self) -> Vec<(&'static str, SocketAddr)> {
+        self.http
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .map(|a| ("http", a))
+            .collect()
+    }
+}
+
+/// The store backends the config asks for.
+pub fn store_backends(config: &Config) -> (MetaBackend, BlobBackend) {
+    let meta = match config.store.backend {
+        StoreBackend::Sqlite => MetaBackend::Sqlite {
+            path: config.sqlite_path(),
+            readers: config.store.sqlite_readers,
+        },
+        StoreBackend::Postgres => MetaBackend::Postgres {
+            url: config.store.postgres_url.clone().unwrap_or_default(),
+            password: config.postgres_password().cloned(),
+            pool_size: config.store.postgres_pool_size,
+        },
+    };
+    let blobs = match config.blobs.backend {
+        CfgBlob::Fs => BlobBackend::Fs {
+            path: config.blob_path(),
+        },
+        CfgBlob::Postgres => BlobBackend::Postgres,
+    };
+    (meta, blobs)
+}
+
+/// Opens (creating and migrating) the configured stores.
+pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
+    let (meta, blobs) = store_backends(config);
+    if let MetaBackend::Sqlite { path, .. } = &meta {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+    }
+    mailstead_store::open(&meta, &blobs)
+        .await
+        .context("cannot open the store")
+}
+
+/// The schema version a fully migrated database of the configured backend has.
+pub fn expected_schema_version(config: &Config) -> i64 {
+    match config.store.backend {
+        StoreBackend::Sqlite => mailstead_store::LATEST_SQLITE_VERSION,
+        StoreBackend::Postgres => mailstead_store::LATEST_POSTGRES_VERSION,
+    }
+}
+
+/// Serves until `shutdown` resolves; then stops accepting and waits at most
+/// `server.shutdown_grace_secs` for open connections before returning.
+pub async fn run(
+    config: Config,
+    stores: Stores,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let state = http::HttpState {
+        meta: stores.meta.clone(),
+        expected_schema_version: expected_schema_version(&config),
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for listener in listeners.http {
+        let mut rx = stop_rx.clone();
+        let app = http::router(state.clone());
+        tasks.spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                })
+                .await
+        });
+    }
+    shutdown.await;
+    tracing::info!("shutting down: no new connections");
+    let _ = stop_tx.send(true);
+    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    let drained = tokio::time::timeout(grace, async {
+        while let Some(res) = tasks.join_next().await {
+            match res {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "listener ended with an error"),
+                Err(e) => tracing::warn!(error = %e, "listener task failed"),
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "sessions still open after the grace period; closing them"
+        );
+        tasks.abort_all();
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            // Without a SIGTERM handler only Ctrl-C stops us; say so rather than fail.
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    tokio::select! {
+        _ = term => tracing::info!("SIGTERM received"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+    }
+}

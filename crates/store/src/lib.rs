@@ -1,0 +1,284 @@
+//! Storage of mailstead: metadata ([`MetaStore`]) and raw messages ([`BlobStore`]).
+//!
+//! Backends:
+//! - [`sqlite`]: the embedded default. rusqlite in WAL mode, one writer connection
+//!   (all writes are serialised through it, so UID allocation needs no further locking)
+//!   and a pool of read-only connections.
+//! - [`postgres`]: the shared backend for several nodes (tokio-postgres + deadpool).
+//!   Implements both traits: blobs as `bytea` rows.
+//! - [`fs`]: the default blob store, content-addressed files under `blobs/ab/cd/<sha256>`.
+//!
+//! Module map: `model` (plain rows), `error`, `migrate` (numbered SQL migrations per
+//! dialect under `migrations/<dialect>/NNNN_name.sql`), one directory per backend with the
+//! same file names per entity. The generic conformance suite lives in `tests/conformance/`
+//! and runs against every backend.
+//!
+//! Invariants (tested by the conformance suite):
+//! 1. UIDs are strictly ascending per mailbox and never reused while its UIDVALIDITY stands;
+//!    MODSEQ is strictly ascending per mailbox, including under concurrent appends.
+//! 2. A blob `put` returns only after the content is durable (file fsynced, renamed,
+//!    directory fsynced; or the row committed). Callers write the blob *before* the
+//!    metadata that references it, so metadata never points at a missing blob.
+//! 3. Blobs are immutable and content-addressed: the same bytes are stored once.
+//! 4. Every multi-row change (account + its default mailboxes, domain removal cascade,
+//!    append + change log) is one transaction: it happens whole or not at all.
+//! 5. The schema version is checked at open: a database migrated by a newer binary is
+//!    refused with [`StoreError::SchemaTooNew`], never written to.
+
+pub mod error;
+pub mod fs;
+mod migrate;
+pub mod model;
+pub mod postgres;
+pub mod sqlite;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use mailstead_types::{
+    AccountId, Address, AliasId, AppPasswordId, BlobId, DomainId, MailboxId, ModSeq, Secret, Uid,
+};
+
+pub use error::{Result, StoreError};
+pub use migrate::{LATEST_POSTGRES_VERSION, LATEST_SQLITE_VERSION};
+use model::*;
+
+/// Metadata storage: domains, accounts, aliases, mailboxes, messages, change log.
+///
+/// All methods are safe to call concurrently. Methods that change several rows do so in
+/// one transaction. `NotFound` is returned by updates/deletes of a missing row; lookups
+/// return `Ok(None)` instead.
+#[async_trait]
+pub trait MetaStore: Send + Sync + 'static {
+    // --- health -------------------------------------------------------------------------
+
+    /// The schema version the database is at.
+    async fn schema_version(&self) -> Result<i64>;
+    /// Cheap round trip to the database (readiness probe).
+    async fn ping(&self) -> Result<()>;
+
+    // --- domains ------------------------------------------------------------------------
+
+    /// Creates a primary domain. `Conflict` if the name exists as a primary or alternative.
+    async fn create_domain(&self, name: &mailstead_types::Domain) -> Result<Domain>;
+    /// A primary domain by name.
+    async fn domain(&self, name: &mailstead_types::Domain) -> Result<Option<Domain>>;
+    /// A domain by id.
+    async fn domain_by_id(&self, id: DomainId) -> Result<Option<Domain>>;
+    /// The primary domain that `name` is, or that it is an alternative name of.
+    async fn resolve_domain(&self, name: &mailstead_types::Domain) -> Result<Option<Domain>>;
+    /// Every primary domain, sorted by name.
+    async fn list_domains(&self) -> Result<Vec<Domain>>;
+    /// Removes a domain and everything in it (alternatives, aliases, accounts with their
+    /// mailboxes, messages and app passwords) in one transaction. Blobs stay for the GC.
+    async fn delete_domain(&self, id: DomainId) -> Result<()>;
+    /// Adds an alternative name of a domain (mail to `x@alt` goes to `x@domain`).
+    /// `Conflict` if the name exists as a primary or alternative.
+    async fn add_alternative_domain(
+        &self,
+        domain: DomainId,
+        name: &mailstead_types::Domain,
+    ) -> Result<()>;
+    /// Removes an alternative name; `NotFound` if it is not one.
+    async fn remove_alternative_domain(&self, name: &mailstead_types::Domain) -> Result<()>;
+    /// The alternative names of a domain, sorted.
+    async fn alternative_domains(&self, domain: DomainId) -> Result<Vec<mailstead_types::Domain>>;
+
+    // --- accounts -----------------------------------------------------------------------
+
+    /// Creates an account and its [`DEFAULT_MAILBOXES`] in one transaction. `NotFound` if
+    /// the address's domain is not a primary domain; `Conflict` if an account or an alias
+    /// (non-wildcard, same local part) already has the address.
+    async fn create_account(&self, new: &NewAccount) -> Result<Account>;
+    /// An account by address.
+    async fn account(&self, address: &Address) -> Result<Option<Account>>;
+    /// An account by id.
+    async fn account_by_id(&self, id: AccountId) -> Result<Option<Account>>;
+    /// Accounts, optionally of one domain, sorted by address.
+    async fn list_accounts(&self, domain: Option<DomainId>) -> Result<Vec<Account>>;
+    /// How many accounts a domain has.
+    async fn count_accounts(&self, domain: DomainId) -> Result<u64>;
+    /// Applies a partial update and returns the new row.
+    async fn update_account(&self, id: AccountId, update: &AccountUpdate) -> Result<Account>;
+    /// Removes an account with its mailboxes, messages, app passwords and manager rights.
+    async fn delete_account(&self, id: AccountId) -> Result<()>;
+    /// Replaces the set of domains an account manages (domain manager role).
+    async fn set_managed_domains(&self, id: AccountId, domains: &[DomainId]) -> Result<()>;
+    /// The domains an account manages, sorted by id.
+    async fn managed_domains(&self, id: AccountId) -> Result<Vec<DomainId>>;
+
+    // --- app passwords ------------------------------------------------------------------
+
+    /// Stores an app password (already hashed).
+    async fn create_app_password(
+        &self,
+        account: AccountId,
+        name: &str,
+        hash: &str,
+    ) -> Result<AppPassword>;
+    /// The app passwords of an account, sorted by id.
+    async fn app_passwords(&self, account: AccountId) -> Result<Vec<AppPassword>>;
+    /// Revokes one; `NotFound` unless it exists and belongs to `account`.
+    async fn delete_app_password(&self, account: AccountId, id: AppPasswordId) -> Result<()>;
+    /// Records a successful login with an app password.
+    async fn touch_app_password(&self, id: AppPasswordId, at: UnixTime) -> Result<()>;
+
+    // --- aliases ------------------------------------------------------------------------
+
+    /// Creates an alias. `Invalid` with no destination; `Conflict` if the same
+    /// (domain, local part) exists as an alias or, for a non-wildcard, as an account.
+    async fn create_alias(&self, new: &NewAlias) -> Result<Alias>;
+    /// The alias with exactly this local part (`""` = catch-all, or a pattern as written).
+    async fn alias(&self, domain: DomainId, local_part: &str) -> Result<Option<Alias>>;
+    /// An alias by id.
+    async fn alias_by_id(&self, id: AliasId) -> Result<Option<Alias>>;
+    /// Aliases, optionally of one domain, sorted by (domain, local part).
+    async fn list_aliases(&self, domain: Option<DomainId>) -> Result<Vec<Alias>>;
+    /// Replaces the destinations of an alias (`Invalid` if empty).
+    async fn update_alias(&self, id: AliasId, destinations: &[String]) -> Result<Alias>;
+    /// Removes an alias.
+    async fn delete_alias(&self, id: AliasId) -> Result<()>;
+
+    // --- mailboxes ----------------------------------------------------------------------
+
+    /// Creates a mailbox with a fresh UIDVALIDITY (never one this account's mailbox of the
+    /// same name had before), UIDNEXT 1 and HIGHESTMODSEQ 1. `Conflict` if the name exists.
+    async fn create_mailbox(
+        &self,
+        account: AccountId,
+        name: &str,
+        special_use: Option<SpecialUse>,
+    ) -> Result<Mailbox>;
+    /// The mailboxes of an account, sorted by name.
+    async fn mailboxes(&self, account: AccountId) -> Result<Vec<Mailbox>>;
+    /// A mailbox by exact name.
+    async fn mailbox(&self, account: AccountId, name: &str) -> Result<Option<Mailbox>>;
+    /// A mailbox by id.
+    async fn mailbox_by_id(&self, id: MailboxId) -> Result<Option<Mailbox>>;
+    /// Renames one mailbox (callers rename children themselves). `Conflict` if taken.
+    async fn rename_mailbox(&self, id: MailboxId, new_name: &str) -> Result<Mailbox>;
+    /// Removes a mailbox with its messages and change log.
+    async fn delete_mailbox(&self, id: MailboxId) -> Result<()>;
+    /// Sets the subscribed flag.
+    async fn set_subscribed(&self, id: MailboxId, subscribed: bool) -> Result<()>;
+
+    // --- messages -----------------------------------------------------------------------
+
+    /// Appends a message: takes UID = UIDNEXT and MODSEQ = HIGHESTMODSEQ + 1, advances
+    /// both, and logs an `Appended` change, in one transaction.
+    async fn append_message(&self, mailbox: MailboxId, new: &NewMessage) -> Result<Message>;
+    /// Messages of a mailbox in ascending UID order.
+    async fn messages(&self, mailbox: MailboxId) -> Result<Vec<Message>>;
+    /// Changes flags/keywords of the messages with these UIDs (missing UIDs are skipped).
+    /// Every message whose flags really change gets its own new MODSEQ and a `Flags` change
+    /// row; the changed messages are returned in ascending UID order.
+    async fn store_flags(
+        &self,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        op: FlagOp,
+        flags: Flags,
+        keywords: &[String],
+    ) -> Result<Vec<Message>>;
+    /// Removes the messages with these UIDs, logging an `Expunged` change for each (one
+    /// new MODSEQ each). Returns the UIDs really removed, ascending.
+    async fn expunge(&self, mailbox: MailboxId, uids: &[Uid]) -> Result<Vec<Uid>>;
+    /// Change-log rows with MODSEQ greater than `since`, ascending.
+    async fn changes_since(&self, mailbox: MailboxId, since: ModSeq) -> Result<Vec<Change>>;
+    /// Sum of message sizes over all mailboxes of an account (quota usage).
+    async fn account_usage(&self, account: AccountId) -> Result<u64>;
+}
+
+/// Immutable, content-addressed storage of raw messages.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// Stores `data` and returns its SHA-256. Durable when it returns. Storing content that
+    /// is already present is a no-op that returns the same id.
+    async fn put(&self, data: &[u8]) -> Result<BlobId>;
+    /// The content, or `None` if absent. Implementations verify the hash on read and
+    /// return `Corrupt` on mismatch.
+    async fn get(&self, id: &BlobId) -> Result<Option<Vec<u8>>>;
+    /// Whether the blob is present.
+    async fn exists(&self, id: &BlobId) -> Result<bool>;
+    /// Removes a blob (garbage collection only; no-op when absent).
+    async fn delete(&self, id: &BlobId) -> Result<()>;
+    /// Every stored blob id (for verify and garbage collection).
+    async fn list(&self) -> Result<Vec<BlobId>>;
+}
+
+/// Which metadata backend to open.
+#[derive(Debug, Clone)]
+pub enum MetaBackend {
+    /// SQLite database file (created if missing).
+    Sqlite {
+        /// Database file.
+        path: PathBuf,
+        /// Number of read-only connections.
+        readers: u32,
+    },
+    /// PostgreSQL server.
+    Postgres {
+        /// `postgres://user@host:port/db` connection string.
+        url: String,
+        /// Password, if not in the URL.
+        password: Option<Secret<String>>,
+        /// Maximum pooled connections.
+        pool_size: u32,
+    },
+}
+
+/// Which blob backend to open.
+#[derive(Debug, Clone)]
+pub enum BlobBackend {
+    /// Files under this directory.
+    Fs {
+        /// Root directory of the blob tree.
+        path: PathBuf,
+    },
+    /// Rows in the PostgreSQL metadata database (requires [`MetaBackend::Postgres`]).
+    Postgres,
+}
+
+/// The two opened stores.
+#[derive(Clone)]
+pub struct Stores {
+    /// Metadata.
+    pub meta: Arc<dyn MetaStore>,
+    /// Raw messages.
+    pub blobs: Arc<dyn BlobStore>,
+}
+
+/// Opens (creating and migrating as needed) the configured backends.
+pub async fn open(meta: &MetaBackend, blobs: &BlobBackend) -> Result<Stores> {
+    match (meta, blobs) {
+        (MetaBackend::Sqlite { path, readers }, BlobBackend::Fs { path: blob_path }) => {
+            let meta = sqlite::SqliteStore::open(path, *readers).await?;
+            let blobs = fs::FsBlobStore::open(blob_path).await?;
+            Ok(Stores {
+                meta: Arc::new(meta),
+                blobs: Arc::new(blobs),
+            })
+        }
+        (MetaBackend::Sqlite { .. }, BlobBackend::Postgres) => Err(StoreError::Invalid(
+            "the postgres blob backend needs the postgres metadata backend".into(),
+        )),
+        (
+            MetaBackend::Postgres {
+                url,
+                password,
+                pool_size,
+            },
+            blob_backend,
+        ) => {
+            let pg = Arc::new(
+                postgres::PostgresStore::connect(url, password.as_ref(), *pool_size).await?,
+            );
+            let blobs: Arc<dyn BlobStore> = match blob_backend {
+                BlobBackend::Fs { path } => Arc::new(fs::FsBlobStore::open(path).await?),
+                BlobBackend::Postgres => pg.clone(),
+            };
+            Ok(Stores { meta: pg, blobs })
+        }
+    }
+}

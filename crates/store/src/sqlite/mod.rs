@@ -1,0 +1,854 @@
+//! SQLite backend: the embedded default metadata store (design §3).
+//!
+//! Module map, the same file names as `postgres/` so the two can be read side by side:
+//! `domain` (domains, alternative names), `account` (accounts, manager rights, app
+//! passwords), `alias`, `mailbox`, `message` (append, flags, expunge, change log). Each holds
+//! free functions over a `&rusqlite::Connection`; this file holds the connections, start-up
+//! migration, the row helpers and the trait impl, which only delegates.
+//!
+//! # Connections and concurrency
+//!
+//! SQLite allows one writer at a time per database file, so the store does not pretend
+//! otherwise:
+//! - **One writer connection**, owned by a dedicated thread fed through a channel. Every
+//!   write is a job that runs in its own `BEGIN IMMEDIATE` transaction on that thread, so
+//!   writes of this process are serialised without any further locking: UID/MODSEQ
+//!   allocation and cross-table uniqueness checks are plain read-then-write code. A thread
+//!   (rather than a mutex around the connection) also makes group commit possible later:
+//!   the loop in `writer_loop` can take every queued job and run them in one transaction
+//!   (one savepoint each, one fsync for all) without changing any caller.
+//! - **`BEGIN IMMEDIATE`** takes the write lock at the start of the transaction. Another
+//!   process (the CLI while the server runs) writing the same file then waits on the busy
+//!   timeout instead of failing with `SQLITE_BUSY` when a read transaction tries to
+//!   upgrade to a write, which SQLite cannot wait for.
+//! - **N read-only connections** in a small pool guarded by a semaphore. WAL mode lets them
+//!   read a consistent snapshot while the writer commits. Each read runs in a deferred
+//!   transaction so multi-statement reads (an alias with its destinations) are consistent.
+//! - Every rusqlite call runs off the async worker threads: on the writer thread or in
+//!   `spawn_blocking`.
+//!
+//! # Durability
+//!
+//! WAL with `synchronous = FULL`: the WAL is fsynced at every commit, so a write whose
+//! future returned `Ok` survives a crash or power loss (design invariant 1). `busy_timeout`
+//! is 10 s on every connection, for the other process's transactions and checkpoints.
+//!
+//! # Migrations
+//!
+//! At open the schema version is read first, without writing anything, and a database
+//! migrated by a newer mailstead is refused ([`StoreError::SchemaTooNew`]) before even the
+//! journal mode is touched. Pending steps are then applied one transaction each, together
+//! with their `schema_migrations` row; the version is re-read inside each transaction so
+//! two processes starting at once apply every step exactly once.
+
+mod account;
+mod alias;
+mod domain;
+mod mailbox;
+mod message;
+
+use std::fmt;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use mailstead_types::{
+    AccountId, Address, AliasId, AppPasswordId, DomainId, MailboxId, ModSeq, Uid,
+};
+use rusqlite::types::FromSql;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, Row, TransactionBehavior};
+use tokio::sync::{Semaphore, oneshot};
+
+use crate::migrate;
+use crate::model::*;
+use crate::{MetaStore, Result, StoreError};
+
+/// How long a connection waits for a lock held by another connection or process before
+/// failing with `SQLITE_BUSY` (a temporary error).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The bootstrap table of the migration runner; it must exist before the first step so
+/// that step's row can be written in the same transaction.
+const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    applied_at INTEGER NOT NULL
+)";
+
+/// Metadata store on one SQLite database file.
+///
+/// Cheap to share behind an `Arc`; dropping the last handle stops the writer thread once it
+/// has finished the jobs already queued, and closes every connection.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: mpsc::Sender<Box<dyn WriteJob>>,
+    readers: Arc<ReaderPool>,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .field("readers", &self.readers.size)
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating it (and its directory) if missing, migrates
+    /// it to the latest schema, and starts the writer thread and `readers` read-only
+    /// connections (at least one).
+    ///
+    /// Fails with [`StoreError::SchemaTooNew`], without writing anything, when the database
+    /// was migrated by a newer mailstead.
+    pub async fn open(path: &Path, readers: u32) -> Result<Self> {
+        let path = path.to_path_buf();
+        let readers = readers.max(1) as usize;
+        blocking(move || Self::open_blocking(path, readers)).await
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn open_blocking(path: PathBuf, readers: usize) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let mut writer = open_connection(&path, false)?;
+        // Refuse a newer schema before anything is written, not even the journal mode.
+        migrate::pending(migrate::SQLITE, current_version(&writer)?)?;
+        enable_wal(&writer, &path)?;
+        migrate_schema(&mut writer)?;
+
+        let pool = (0..readers)
+            .map(|_| open_connection(&path, true))
+            .collect::<Result<Vec<_>>>()?;
+        let readers = Arc::new(ReaderPool {
+            size: readers,
+            conns: Mutex::new(pool),
+            permits: Arc::new(Semaphore::new(readers)),
+        });
+
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("mailstead-sqlite-writer".into())
+            .spawn(move || writer_loop(writer, rx))
+            .map_err(|source| StoreError::Io {
+                path: "sqlite writer thread".into(),
+                source,
+            })?;
+        Ok(SqliteStore {
+            path,
+            writer: tx,
+            readers,
+        })
+    }
+
+    /// Runs `f` in a write transaction on the writer thread; commits when it returns `Ok`,
+    /// rolls back when it returns `Err`.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let (reply, result) = oneshot::channel();
+        let job = Job {
+            work: Some(f),
+            result: None,
+            reply,
+        };
+        self.writer
+            .send(Box::new(job))
+            .map_err(|_| StoreError::Task("the sqlite writer thread is gone".into()))?;
+        result
+            .await
+            .map_err(|_| StoreError::Task("the sqlite writer thread dropped a job".into()))?
+    }
+
+    /// Runs `f` on a read-only connection, in a deferred transaction (one snapshot).
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        // One permit per pooled connection, so a permit holder always finds one.
+        let permit = self
+            .readers
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Task("the sqlite reader pool is closed".into()))?;
+        let pool = self.readers.clone();
+        blocking(move || {
+            let _permit = permit;
+            let lease = pool.lease()?;
+            let tx = lease.conn()?.unchecked_transaction()?;
+            // Dropping the read transaction ends it; there is nothing to commit.
+            f(&tx)
+        })
+        .await
+    }
+}
+
+/// Opens and configures one connection; `read_only` ones refuse every write.
+fn open_connection(path: &Path, read_only: bool) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Per connection, off by default in SQLite: the cascades of the schema depend on it.
+    conn.pragma_update(None, "foreign_keys", true)?;
+    // Per connection too; FULL fsyncs the WAL at every commit (durability invariant).
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    if read_only {
+        // `query_only` rather than SQLITE_OPEN_READONLY: a read-only handle cannot create
+        // the WAL index (-shm) if it is missing, e.g. right after another process's last
+        // connection closed; query_only refuses writes just the same.
+        conn.pragma_update(None, "query_only", true)?;
+    }
+    Ok(conn)
+}
+
+/// Puts the database in WAL mode (a persistent property of the file).
+///
+/// The switch needs an exclusive lock, and SQLite returns `SQLITE_BUSY` for it at once
+/// instead of running the busy handler; two processes opening a new database together hit
+/// that. So retry, for as long as the busy timeout would have waited.
+fn enable_wal(conn: &Connection, path: &Path) -> Result<()> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(mode) => {
+                if !mode.eq_ignore_ascii_case("wal") {
+                    // In-memory or exotic VFS: still correct (one writer), less concurrent.
+                    tracing::warn!(path = %path.display(), mode, "sqlite database is not in WAL mode");
+                }
+                return Ok(());
+            }
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The highest applied migration, 0 for a new (empty) database. Writes nothing.
+fn current_version(conn: &Connection) -> Result<i64> {
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Ok(0);
+    }
+    Ok(conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Applies every pending migration, one transaction each.
+fn migrate_schema(conn: &mut Connection) -> Result<()> {
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Re-read under the write lock: another process may have migrated meanwhile.
+        let pending = migrate::pending(migrate::SQLITE, current_version(&tx)?)?;
+        let Some(step) = pending.first() else {
+            return Ok(());
+        };
+        tx.execute_batch(CREATE_SCHEMA_MIGRATIONS)?;
+        tx.execute_batch(step.sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            (step.version, step.name, unix_now()),
+        )?;
+        tx.commit()?;
+        tracing::info!(
+            version = step.version,
+            name = step.name,
+            "applied sqlite migration"
+        );
+    }
+}
+
+/// Runs blocking work on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+}
+
+// --- the writer thread -------------------------------------------------------------------
+
+/// One queued write. Split in two steps so that the transaction's fate (commit or not) is
+/// known before the caller hears back: with group commit, several jobs run before one
+/// commit, and none may report success before it.
+trait WriteJob: Send {
+    /// Runs the job's statements inside the open write transaction; false means the
+    /// job failed and its changes must not be kept.
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Tells the caller the result, given the outcome of the transaction.
+    fn finish(self: Box<Self>, outcome: Result<()>);
+}
+
+/// A [`WriteJob`] made of a closure and the channel back to its caller.
+struct Job<T, F> {
+    work: Option<F>,
+    result: Option<Result<T>>,
+    reply: oneshot::Sender<Result<T>>,
+}
+
+impl<T, F> WriteJob for Job<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> Result<T> + Send,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let result = work(conn);
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn finish(self: Box<Self>, outcome: Result<()>) {
+        let result = match (self.result, outcome) {
+            (Some(Err(e)), _) => Err(e),
+            (Some(Ok(value)), Ok(())) => Ok(value),
+            (Some(Ok(_)) | None, Err(e)) => Err(e),
+            (None, Ok(())) => Err(StoreError::Task("write job did not run".into())),
+        };
+        // The caller may have given up (its future was dropped); nothing to tell then.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// The writer thread: runs queued jobs one transaction each until every sender is gone.
+///
+/// Group commit goes here: after `recv`, drain `try_recv` into a batch, run each job in a
+/// savepoint of one `BEGIN IMMEDIATE` transaction (rolling back only a failed job's
+/// savepoint), commit once, then `finish` every job with the commit's outcome.
+fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
+    while let Ok(mut job) = jobs.recv() {
+        let outcome = run_in_transaction(&mut conn, job.as_mut());
+        job.finish(outcome);
+    }
+}
+
+/// Runs one job in its own write transaction, committing only when it succeeded.
+fn run_in_transaction(conn: &mut Connection, job: &mut dyn WriteJob) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // A panic in one job must not take down the writer (and with it every later write):
+    // its transaction is rolled back when `tx` drops and its caller gets an error.
+    match std::panic::catch_unwind(AssertUnwindSafe(|| job.run(&tx))) {
+        Ok(true) => Ok(tx.commit()?),
+        Ok(false) => Ok(()),
+        Err(_) => Err(StoreError::Task("a sqlite write job panicked".into())),
+    }
+}
+
+// --- the reader pool ---------------------------------------------------------------------
+
+/// Read-only connections; the semaphore has exactly one permit per connection.
+struct ReaderPool {
+    size: usize,
+    conns: Mutex<Vec<Connection>>,
+    permits: Arc<Semaphore>,
+}
+
+impl ReaderPool {
+    /// Takes a connection out until the lease drops (also on a panic, so none is lost).
+    fn lease(&self) -> Result<Lease<'_>> {
+        let conn = self.lock().pop();
+        match conn {
+            Some(conn) => Ok(Lease {
+                pool: self,
+                conn: Some(conn),
+            }),
+            None => Err(StoreError::Task("no free sqlite reader connection".into())),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+        // A panic while the lock was held cannot leave the Vec half-changed (push and pop
+        // are the only operations), so a poisoned lock is safe to use.
+        self.conns.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A connection borrowed from the [`ReaderPool`].
+struct Lease<'a> {
+    pool: &'a ReaderPool,
+    conn: Option<Connection>,
+}
+
+impl Lease<'_> {
+    fn conn(&self) -> Result<&Connection> {
+        self.conn
+            .as_ref()
+            .ok_or_else(|| StoreError::Task("sqlite reader lease is empty".into()))
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool.lock().push(conn);
+        }
+    }
+}
+
+// --- helpers shared by the entity modules --------------------------------------------------
+
+/// Reads column `idx` as `T`; a value of the wrong type or range is `Corrupt` (never a
+/// panic), naming the column.
+fn col<T: FromSql>(row: &Row<'_>, idx: usize) -> Result<T> {
+    row.get::<_, T>(idx).map_err(|e| match e {
+        rusqlite::Error::InvalidColumnType(..)
+        | rusqlite::Error::FromSqlConversionFailure(..)
+        | rusqlite::Error::IntegralValueOutOfRange(..)
+        | rusqlite::Error::Utf8Error(..) => corrupt_col(row, idx, &e.to_string()),
+        other => StoreError::Sqlite(other),
+    })
+}
+
+/// Reads a non-negative INTEGER column as `u64` (rusqlite has no such conversion without
+/// a feature, since SQLite integers are signed); a negative value is `Corrupt`.
+fn col_u64(row: &Row<'_>, idx: usize) -> Result<u64> {
+    let value: i64 = col(row, idx)?;
+    u64::try_from(value).map_err(|_| corrupt_col(row, idx, &format!("negative value {value}")))
+}
+
+/// [`col_u64`] for a nullable column.
+fn col_opt_u64(row: &Row<'_>, idx: usize) -> Result<Option<u64>> {
+    match col::<Option<i64>>(row, idx)? {
+        None => Ok(None),
+        Some(value) => u64::try_from(value)
+            .map(Some)
+            .map_err(|_| corrupt_col(row, idx, &format!("negative value {value}"))),
+    }
+}
+
+fn corrupt_col(row: &Row<'_>, idx: usize, what: &str) -> StoreError {
+    let name = row.as_ref().column_name(idx).unwrap_or("?");
+    StoreError::Corrupt(format!("column {name}: {what}"))
+}
+
+/// Runs a query (statement cached per connection) and converts every row with `f`.
+fn query_all<T, P: Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    f: impl Fn(&Row<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(f(row)?);
+    }
+    Ok(out)
+}
+
+/// Runs a query that returns at most one row and converts it with `f`.
+fn query_opt<T, P: Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    f: impl Fn(&Row<'_>) -> Result<T>,
+) -> Result<Option<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    match rows.next()? {
+        Some(row) => f(row).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Runs a query that returns exactly one non-negative number (`COUNT`, `SUM`, ...).
+fn query_u64<P: Params>(conn: &Connection, sql: &str, params: P) -> Result<u64> {
+    query_opt(conn, sql, params, |r| col_u64(r, 0))?
+        .ok_or_else(|| StoreError::Corrupt(format!("no row from {sql:?}")))
+}
+
+/// Runs a statement and returns how many rows it changed.
+fn execute<P: Params>(conn: &Connection, sql: &str, params: P) -> Result<usize> {
+    Ok(conn.prepare_cached(sql)?.execute(params)?)
+}
+
+/// Whether a row exists; used for the `NotFound` checks before writes.
+fn exists<P: Params>(conn: &Connection, sql: &str, params: P) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_row(params, |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// True when `e` is a UNIQUE or PRIMARY KEY violation.
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error(),
+        Some(err) if err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
+
+/// Maps a unique violation to `Conflict(noun)`, any other error to `Sqlite`.
+fn conflict_on_unique(e: rusqlite::Error, noun: impl FnOnce() -> String) -> StoreError {
+    if is_unique_violation(&e) {
+        StoreError::Conflict(noun())
+    } else {
+        StoreError::Sqlite(e)
+    }
+}
+
+/// A non-negative 64-bit number for an INTEGER column; `Invalid` above `i64::MAX`.
+fn to_sql_i64(value: u64, what: &str) -> Result<i64> {
+    i64::try_from(value).map_err(|_| StoreError::Invalid(format!("{what} {value} is too large")))
+}
+
+/// A stored domain name parsed back; `Corrupt` when it is not a valid domain.
+fn parse_domain(name: &str) -> Result<mailstead_types::Domain> {
+    name.parse()
+        .map_err(|e| StoreError::Corrupt(format!("stored domain name {name:?}: {e}")))
+}
+
+// --- the trait -------------------------------------------------------------------------
+
+#[async_trait]
+impl MetaStore for SqliteStore {
+    async fn schema_version(&self) -> Result<i64> {
+        self.read(current_version).await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.read(|c| query_u64(c, "SELECT 1", []).map(drop)).await
+    }
+
+    async fn create_domain(&self, name: &mailstead_types::Domain) -> Result<Domain> {
+        let name = name.clone();
+        self.write(move |c| domain::create(c, &name)).await
+    }
+
+    async fn domain(&self, name: &mailstead_types::Domain) -> Result<Option<Domain>> {
+        let name = name.clone();
+        self.read(move |c| domain::by_name(c, &name)).await
+    }
+
+    async fn domain_by_id(&self, id: DomainId) -> Result<Option<Domain>> {
+        self.read(move |c| domain::by_id(c, id)).await
+    }
+
+    async fn resolve_domain(&self, name: &mailstead_types::Domain) -> Result<Option<Domain>> {
+        let name = name.clone();
+        self.read(move |c| domain::resolve(c, &name)).await
+    }
+
+    async fn list_domains(&self) -> Result<Vec<Domain>> {
+        self.read(domain::list).await
+    }
+
+    async fn delete_domain(&self, id: DomainId) -> Result<()> {
+        self.write(move |c| domain::delete(c, id)).await
+    }
+
+    async fn add_alternative_domain(
+        &self,
+        domain: DomainId,
+        name: &mailstead_types::Domain,
+    ) -> Result<()> {
+        let name = name.clone();
+        self.write(move |c| domain::add_alternative(c, domain, &name))
+            .await
+    }
+
+    async fn remove_alternative_domain(&self, name: &mailstead_types::Domain) -> Result<()> {
+        let name = name.clone();
+        self.write(move |c| domain::remove_alternative(c, &name))
+            .await
+    }
+
+    async fn alternative_domains(&self, domain: DomainId) -> Result<Vec<mailstead_types::Domain>> {
+        self.read(move |c| domain::alternatives(c, domain)).await
+    }
+
+    async fn create_account(&self, new: &NewAccount) -> Result<Account> {
+        let new = new.clone();
+        self.write(move |c| account::create(c, &new)).await
+    }
+
+    async fn account(&self, address: &Address) -> Result<Option<Account>> {
+        let address = address.clone();
+        self.read(move |c| account::by_address(c, &address)).await
+    }
+
+    async fn account_by_id(&self, id: AccountId) -> Result<Option<Account>> {
+        self.read(move |c| account::by_id(c, id)).await
+    }
+
+    async fn list_accounts(&self, domain: Option<DomainId>) -> Result<Vec<Account>> {
+        self.read(move |c| account::list(c, domain)).await
+    }
+
+    async fn count_accounts(&self, domain: DomainId) -> Result<u64> {
+        self.read(move |c| account::count(c, domain)).await
+    }
+
+    async fn update_account(&self, id: AccountId, update: &AccountUpdate) -> Result<Account> {
+        let update = update.clone();
+        self.write(move |c| account::update(c, id, &update)).await
+    }
+
+    async fn delete_account(&self, id: AccountId) -> Result<()> {
+        self.write(move |c| account::delete(c, id)).await
+    }
+
+    async fn set_managed_domains(&self, id: AccountId, domains: &[DomainId]) -> Result<()> {
+        let domains = domains.to_vec();
+        self.write(move |c| account::set_managed_domains(c, id, &domains))
+            .await
+    }
+
+    async fn managed_domains(&self, id: AccountId) -> Result<Vec<DomainId>> {
+        self.read(move |c| account::managed_domains(c, id)).await
+    }
+
+    async fn create_app_password(
+        &self,
+        account: AccountId,
+        name: &str,
+        hash: &str,
+    ) -> Result<AppPassword> {
+        let (name, hash) = (name.to_owned(), hash.to_owned());
+        self.write(move |c| account::create_app_password(c, account, &name, &hash))
+            .await
+    }
+
+    async fn app_passwords(&self, account: AccountId) -> Result<Vec<AppPassword>> {
+        self.read(move |c| account::app_passwords(c, account)).await
+    }
+
+    async fn delete_app_password(&self, account: AccountId, id: AppPasswordId) -> Result<()> {
+        self.write(move |c| account::delete_app_password(c, account, id))
+            .await
+    }
+
+    async fn touch_app_password(&self, id: AppPasswordId, at: UnixTime) -> Result<()> {
+        self.write(move |c| account::touch_app_password(c, id, at))
+            .await
+    }
+
+    async fn create_alias(&self, new: &NewAlias) -> Result<Alias> {
+        let new = new.clone();
+        self.write(move |c| alias::create(c, &new)).await
+    }
+
+    async fn alias(&self, domain: DomainId, local_part: &str) -> Result<Option<Alias>> {
+        let local_part = local_part.to_owned();
+        self.read(move |c| alias::by_local_part(c, domain, &local_part))
+            .await
+    }
+
+    async fn alias_by_id(&self, id: AliasId) -> Result<Option<Alias>> {
+        self.read(move |c| alias::by_id(c, id)).await
+    }
+
+    async fn list_aliases(&self, domain: Option<DomainId>) -> Result<Vec<Alias>> {
+        self.read(move |c| alias::list(c, domain)).await
+    }
+
+    async fn update_alias(&self, id: AliasId, destinations: &[String]) -> Result<Alias> {
+        let destinations = destinations.to_vec();
+        self.write(move |c| alias::update(c, id, &destinations))
+            .await
+    }
+
+    async fn delete_alias(&self, id: AliasId) -> Result<()> {
+        self.write(move |c| alias::delete(c, id)).await
+    }
+
+    async fn create_mailbox(
+        &self,
+        account: AccountId,
+        name: &str,
+        special_use: Option<SpecialUse>,
+    ) -> Result<Mailbox> {
+        let name = name.to_owned();
+        self.write(move |c| mailbox::create(c, account, &name, special_use, false))
+            .await
+    }
+
+    async fn mailboxes(&self, account: AccountId) -> Result<Vec<Mailbox>> {
+        self.read(move |c| mailbox::list(c, account)).await
+    }
+
+    async fn mailbox(&self, account: AccountId, name: &str) -> Result<Option<Mailbox>> {
+        let name = name.to_owned();
+        self.read(move |c| mailbox::by_name(c, account, &name))
+            .await
+    }
+
+    async fn mailbox_by_id(&self, id: MailboxId) -> Result<Option<Mailbox>> {
+        self.read(move |c| mailbox::by_id(c, id)).await
+    }
+
+    async fn rename_mailbox(&self, id: MailboxId, new_name: &str) -> Result<Mailbox> {
+        let new_name = new_name.to_owned();
+        self.write(move |c| mailbox::rename(c, id, &new_name)).await
+    }
+
+    async fn delete_mailbox(&self, id: MailboxId) -> Result<()> {
+        self.write(move |c| mailbox::delete(c, id)).await
+    }
+
+    async fn set_subscribed(&self, id: MailboxId, subscribed: bool) -> Result<()> {
+        self.write(move |c| mailbox::set_subscribed(c, id, subscribed))
+            .await
+    }
+
+    async fn append_message(&self, mailbox: MailboxId, new: &NewMessage) -> Result<Message> {
+        let new = new.clone();
+        self.write(move |c| message::append(c, mailbox, &new)).await
+    }
+
+    async fn messages(&self, mailbox: MailboxId) -> Result<Vec<Message>> {
+        self.read(move |c| message::list(c, mailbox)).await
+    }
+
+    async fn store_flags(
+        &self,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        op: FlagOp,
+        flags: Flags,
+        keywords: &[String],
+    ) -> Result<Vec<Message>> {
+        let (uids, keywords) = (uids.to_vec(), keywords.to_vec());
+        self.write(move |c| message::store_flags(c, mailbox, &uids, op, flags, &keywords))
+            .await
+    }
+
+    async fn expunge(&self, mailbox: MailboxId, uids: &[Uid]) -> Result<Vec<Uid>> {
+        let uids = uids.to_vec();
+        self.write(move |c| message::expunge(c, mailbox, &uids))
+            .await
+    }
+
+    async fn changes_since(&self, mailbox: MailboxId, since: ModSeq) -> Result<Vec<Change>> {
+        self.read(move |c| message::changes_since(c, mailbox, since))
+            .await
+    }
+
+    async fn account_usage(&self, account: AccountId) -> Result<u64> {
+        self.read(move |c| message::account_usage(c, account)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pragma(conn: &Connection, name: &str) -> i64 {
+        conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+            .expect("pragma")
+    }
+
+    #[test]
+    fn connections_are_set_up_for_durability_and_waiting() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("meta.sqlite3");
+        let writer = open_connection(&path, false).expect("writer");
+        assert_eq!(pragma(&writer, "synchronous"), 2, "FULL");
+        assert_eq!(pragma(&writer, "foreign_keys"), 1);
+        assert_eq!(pragma(&writer, "busy_timeout"), 10_000);
+        assert_eq!(pragma(&writer, "query_only"), 0);
+
+        let reader = open_connection(&path, true).expect("reader");
+        assert_eq!(pragma(&reader, "foreign_keys"), 1);
+        assert_eq!(pragma(&reader, "busy_timeout"), 10_000);
+        assert_eq!(pragma(&reader, "query_only"), 1);
+        assert!(reader.execute_batch("CREATE TABLE t (x INTEGER)").is_err());
+    }
+
+    #[tokio::test]
+    async fn open_switches_the_file_to_wal_and_migrates() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("meta.sqlite3");
+        let store = SqliteStore::open(&path, 1).await.expect("open");
+        let raw = Connection::open(&path).expect("raw");
+        let mode: String = raw
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .expect("journal_mode");
+        assert_eq!(mode, "wal");
+        let names: Vec<String> = raw
+            .prepare("SELECT name FROM schema_migrations ORDER BY version")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("schema_migrations");
+        let expected: Vec<String> = migrate::SQLITE.iter().map(|m| m.name.to_owned()).collect();
+        assert_eq!(names, expected);
+        drop(store);
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_job_is_rolled_back() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("m.sqlite3"), 1)
+            .await
+            .expect("open");
+        let result: Result<()> = store
+            .write(|c| {
+                execute(
+                    c,
+                    "INSERT INTO domains (name, created_at) VALUES ('example.org', 0)",
+                    [],
+                )?;
+                Err(StoreError::Invalid("changed my mind".into()))
+            })
+            .await;
+        assert!(matches!(result, Err(StoreError::Invalid(_))));
+        assert!(store.list_domains().await.expect("list").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_panicking_write_job_does_not_stop_the_writer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("m.sqlite3"), 1)
+            .await
+            .expect("open");
+        let result: Result<()> = store
+            .write(|c| {
+                execute(
+                    c,
+                    "INSERT INTO domains (name, created_at) VALUES ('example.org', 0)",
+                    [],
+                )?;
+                panic!("bug in a write job");
+            })
+            .await;
+        assert!(matches!(result, Err(StoreError::Task(_))));
+        assert!(store.list_domains().await.expect("list").is_empty());
+        let name: mailstead_types::Domain = "example.net".parse().expect("domain");
+        store
+            .create_domain(&name)
+            .await
+            .expect("the writer still runs");
+    }
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Runs every test level of mailstead, installing what the tests need first.
+#
+#   scripts/test.sh            everything (what .ci/run runs)
+#   SKIP_INSTALL=1 scripts/test.sh   skip apt/pip/cargo installs (they are idempotent anyway)
+#
+# Levels: formatting, clippy -D warnings, unit + known-answer + fuzz-corpus replay, session
+# and store conformance tests on SQLite and PostgreSQL, end-to-end tests of the built binary,
+# doc tests, rustdoc with warnings denied, generated docs up to date, cargo-deny.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+log() { printf '\n==> %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+install_deps() {
+    local apt_pkgs=()
+    command -v psql >/dev/null || apt_pkgs+=(postgresql postgresql-client)
+    command -v pg_ctlcluster >/dev/null || apt_pkgs+=(postgresql-common)
+    command -v python3 >/dev/null || apt_pkgs+=(python3 python3-pip)
+    if [ ${#apt_pkgs[@]} -gt 0 ]; then
+        log "apt-get install ${apt_pkgs[*]}"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_pkgs[@]}"
+    fi
+    if ! command -v cargo-deny >/dev/null; then
+        log "cargo install cargo-deny"
+        cargo install --locked cargo-deny
+    fi
+}
+
+# PostgreSQL on 127.0.0.1:5432 with trust auth for local tests; started if not running.
+start_postgres() {
+    if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+        return
+    fi
+    log "starting PostgreSQL"
+    local version
+    version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1 || true)
+    if [ -z "$version" ]; then
+        echo "no PostgreSQL cluster found under /etc/postgresql" >&2
+        exit 1
+    fi
+    if ! pg_lsclusters -h | awk '{print $2}' | grep -qx main; then
+        as_root pg_createcluster "$version" main
+    fi
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    for _ in $(seq 1 30); do
+        pg_isready -h 127.0.0.1 -p 5432 -q && return
+        sleep 1
+    done
+    echo "PostgreSQL did not come up on 127.0.0.1:5432" >&2
+    exit 1
+}
+
+if [ "${SKIP_INSTALL:-0}" != 1 ]; then
+    install_deps
+fi
+start_postgres
+export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+psql "$TEST_POSTGRES_URL" -qtAc 'select 1' >/dev/null
+
+export CARGO_TERM_COLOR=never
+export RUST_BACKTRACE=1
+
+log "rustfmt"
+cargo fmt --all -- --check
+
+log "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "build (binary used by the end-to-end tests)"
+cargo build --workspace --locked --bins
+
+log "tests (unit, known-answer, fuzz corpora, store conformance on SQLite and PostgreSQL, end-to-end)"
+cargo test --workspace --locked --all-targets
+
+log "doc tests"
+cargo test --workspace --locked --doc
+
+log "rustdoc"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+
+log "generated docs up to date"
+git -C "$ROOT" diff --exit-code -- docs/config.md
+
+log "cargo-deny (licenses, bans, sources)"
+cargo deny --locked check licenses bans sources
+
+log "all test levels passed"

@@ -82,11 +82,10 @@ pub fn store_backends(config: &Config) -> (MetaBackend, BlobBackend) {
 /// Opens (creating and migrating) the configured stores.
 pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
     let (meta, blobs) = store_backends(config);
-    if let MetaBackend::Sqlite { path, .. } = &meta {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
+    if let MetaBackend::Sqlite { path, .. } = &meta
+        && let Some(dir) = path.parent()
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     mailstead_store::open(&meta, &blobs)
         .await

@@ -19,10 +19,19 @@ install_deps() {
     command -v psql >/dev/null || apt_pkgs+=(postgresql postgresql-client)
     command -v pg_ctlcluster >/dev/null || apt_pkgs+=(postgresql-common)
     command -v python3 >/dev/null || apt_pkgs+=(python3 python3-pip)
+    # Real SMTP peers for the end-to-end tests: swaks, and Postfix for smtp-source and as
+    # a relaying MTA (its own config dirs on loopback ports; the system instance stays off).
+    command -v swaks >/dev/null || apt_pkgs+=(swaks)
+    command -v smtp-source >/dev/null || [ -x /usr/sbin/smtp-source ] || apt_pkgs+=(postfix)
     if [ ${#apt_pkgs[@]} -gt 0 ]; then
         log "apt-get install ${apt_pkgs[*]}"
         as_root apt-get update -qq
+        echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_pkgs[@]}"
+    fi
+    # A system Postfix started by the package would hold port 25; tests never use it.
+    if command -v postfix >/dev/null && as_root postfix status >/dev/null 2>&1; then
+        as_root postfix stop >/dev/null 2>&1 || true
     fi
     if ! command -v cargo-deny >/dev/null; then
         log "cargo install cargo-deny"

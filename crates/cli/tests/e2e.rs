@@ -19,6 +19,7 @@ struct Install {
     dir: tempfile::TempDir,
     env: Vec<(String, String)>,
     http_port: u16,
+    smtp_port: u16,
 }
 
 fn free_port() -> u16 {
@@ -32,7 +33,12 @@ impl Install {
     fn new(extra_env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let http_port = free_port();
+        let smtp_port = free_port();
         let mut env = vec![
+            (
+                "MAILSTEAD_SMTP_LISTEN".to_string(),
+                format!("[\"127.0.0.1:{smtp_port}\"]"),
+            ),
             (
                 "MAILSTEAD_CONFIG".to_string(),
                 dir.path().join("mailstead.toml").display().to_string(),

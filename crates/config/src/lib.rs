@@ -58,7 +58,7 @@ pub use docs::{default_toml, reference_markdown};
 pub use error::{ConfigErrors, ConfigIssue};
 pub use settings::{
     BlobBackend, BlobSettings, Config, HttpSettings, LogFormat, LogSettings, ServerSettings,
-    StoreBackend, StoreSettings, TlsSettings,
+    SmtpSettings, StoreBackend, StoreSettings, TlsSettings,
 };
 
 /// The environment variable naming the configuration file.

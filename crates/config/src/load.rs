@@ -21,7 +21,7 @@ use crate::settings::Config;
 use crate::validate::validate;
 
 /// The section names, in the order of the file written by [`crate::default_toml`].
-pub(crate) const SECTIONS: [&str; 6] = ["server", "store", "blobs", "http", "tls", "log"];
+pub(crate) const SECTIONS: [&str; 7] = ["server", "store", "blobs", "http", "smtp", "tls", "log"];
 
 /// Prefix of every environment variable mailstead reads.
 pub(crate) const ENV_PREFIX: &str = "MAILSTEAD_";
@@ -92,6 +92,7 @@ impl Config {
                 "store" => config.store = check.run(value),
                 "blobs" => config.blobs = check.run(value),
                 "http" => config.http = check.run(value),
+                "smtp" => config.smtp = check.run(value),
                 "tls" => config.tls = check.run(value),
                 "log" => config.log = check.run(value),
                 _ => issues.push(ConfigIssue::new(

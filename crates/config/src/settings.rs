@@ -23,6 +23,8 @@ pub struct Config {
     pub blobs: BlobSettings,
     /// The HTTP listener: admin UI, REST API, /metrics, /health, autoconfig, MTA-STS.
     pub http: HttpSettings,
+    /// The SMTP listener for mail from other servers (the MX role).
+    pub smtp: SmtpSettings,
     /// The TLS certificate used by every listener that speaks TLS.
     pub tls: TlsSettings,
     /// Logging (tracing) level and output format.
@@ -198,6 +200,89 @@ fn default_http_listen() -> Vec<SocketAddr> {
         Ipv4Addr::UNSPECIFIED,
         8080,
     ))]
+}
+
+/// `[smtp]`: the SMTP listener receiving mail from other servers (RFC 5321, the MX role).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// Addresses to listen on for SMTP (port 25 in production); an empty list disables the
+    /// listener. No duplicates.
+    pub listen: Vec<SocketAddr>,
+    /// Largest message accepted, in octets; advertised with SIZE (RFC 1870) and enforced
+    /// while reading (`552 5.3.4`).
+    #[schemars(range(min = 1024))]
+    pub max_message_size_bytes: u64,
+    /// Most recipients of one transaction; more get `452 4.5.3` (RFC 5321 §4.5.3.1.8 asks
+    /// for at least 100).
+    #[schemars(range(min = 1))]
+    pub max_recipients: u32,
+    /// Most SMTP connections open at once; more get `421` and are closed.
+    #[schemars(range(min = 1))]
+    pub max_connections: u32,
+    /// Most SMTP connections open at once from one IP address; more get `421`.
+    #[schemars(range(min = 1))]
+    pub max_connections_per_ip: u32,
+    /// How long to wait for the next command line (RFC 5321 §4.5.3.2.7: at least 5 minutes).
+    #[schemars(range(min = 1))]
+    pub command_timeout_secs: u64,
+    /// How long to wait for each block of message data during DATA or BDAT.
+    #[schemars(range(min = 1))]
+    pub data_timeout_secs: u64,
+    /// After this many rejected commands (syntax errors, bad sequence, unknown recipients)
+    /// the session gets `421` and is closed.
+    #[schemars(range(min = 1))]
+    pub max_bad_commands: u32,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            listen: default_smtp_listen(),
+            max_message_size_bytes: default_max_message_size_bytes(),
+            max_recipients: default_max_recipients(),
+            max_connections: default_max_connections(),
+            max_connections_per_ip: default_max_connections_per_ip(),
+            command_timeout_secs: default_command_timeout_secs(),
+            data_timeout_secs: default_data_timeout_secs(),
+            max_bad_commands: default_max_bad_commands(),
+        }
+    }
+}
+
+fn default_smtp_listen() -> Vec<SocketAddr> {
+    vec![SocketAddr::V4(SocketAddrV4::new(
+        Ipv4Addr::UNSPECIFIED,
+        2525,
+    ))]
+}
+
+fn default_max_message_size_bytes() -> u64 {
+    50 * 1024 * 1024
+}
+
+fn default_max_recipients() -> u32 {
+    100
+}
+
+fn default_max_connections() -> u32 {
+    500
+}
+
+fn default_max_connections_per_ip() -> u32 {
+    20
+}
+
+fn default_command_timeout_secs() -> u64 {
+    300
+}
+
+fn default_data_timeout_secs() -> u64 {
+    300
+}
+
+fn default_max_bad_commands() -> u32 {
+    20
 }
 
 /// `[tls]`: the certificate and private key, PEM encoded, used by every TLS listener.

@@ -79,6 +79,46 @@ pub(crate) fn validate(config: &Config, failed: &BTreeSet<String>, issues: &mut 
         }
     }
 
+    let smtp = &config.smtp;
+    if ok(&["smtp.listen"]) {
+        for (i, addr) in smtp.listen.iter().enumerate() {
+            let earlier = smtp.listen.get(..i).unwrap_or_default();
+            if let Some(first) = earlier.iter().position(|a| a == addr) {
+                issue(
+                    &format!("smtp.listen[{i}]"),
+                    format!("{addr} is already listed as smtp.listen[{first}]"),
+                );
+            } else if http.listen.contains(addr) {
+                issue(
+                    &format!("smtp.listen[{i}]"),
+                    format!("{addr} is also an http.listen address"),
+                );
+            }
+        }
+    }
+    let positive = [
+        ("smtp.max_recipients", u64::from(smtp.max_recipients)),
+        ("smtp.max_connections", u64::from(smtp.max_connections)),
+        (
+            "smtp.max_connections_per_ip",
+            u64::from(smtp.max_connections_per_ip),
+        ),
+        ("smtp.command_timeout_secs", smtp.command_timeout_secs),
+        ("smtp.data_timeout_secs", smtp.data_timeout_secs),
+        ("smtp.max_bad_commands", u64::from(smtp.max_bad_commands)),
+    ];
+    for (path, value) in positive {
+        if ok(&[path]) && value == 0 {
+            issue(path, "must be at least 1".to_owned());
+        }
+    }
+    if ok(&["smtp.max_message_size_bytes"]) && smtp.max_message_size_bytes < 1024 {
+        issue(
+            "smtp.max_message_size_bytes",
+            "must be at least 1024".to_owned(),
+        );
+    }
+
     if ok(&["log.level"]) && !is_filter_directive(&config.log.level) {
         issue(
             "log.level",

@@ -270,7 +270,7 @@ fn mailstead_variables_outside_the_known_sections_are_ignored() {
         &[
             ("MAILSTEAD_CONFIG", "/etc/other.toml"),
             ("MAILSTEAD_LOG", "debug"),
-            ("MAILSTEAD_SMTP_PORT", "25"),
+            ("MAILSTEAD_SMTPD_PORT", "25"),
             ("HTTP_LISTEN", "nonsense"),
         ],
     )
@@ -352,7 +352,7 @@ cache_size = 10
 [http]
 listen = ["127.0.0.1:8080", "localhost:80"]
 
-[smtp]
+[smtpd]
 port = 25
 
 [log]
@@ -363,7 +363,7 @@ level = "info debug"
     assert_eq!(
         paths(&e),
         BTreeSet::from([
-            "smtp",                       // unknown section
+            "smtpd",                      // unknown section
             "server.shutdown_grace_secs", // wrong type
             "store.cache_size",           // unknown key
             "store.postgres_url",         // postgres without url
@@ -374,7 +374,7 @@ level = "info debug"
         "{e}"
     );
     let message = |path| e.find(path).map(|i| i.message.as_str()).unwrap_or_default();
-    assert!(message("smtp").contains("unknown section"), "{e}");
+    assert!(message("smtpd").contains("unknown section"), "{e}");
     assert!(message("store.cache_size").contains("unknown field"), "{e}");
     assert!(message("log.format").contains("unknown variant"), "{e}");
     assert!(

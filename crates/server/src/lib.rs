@@ -30,6 +30,8 @@ use tokio::net::TcpListener;
 pub struct Listeners {
     /// HTTP (health, later admin UI/API).
     pub http: Vec<TcpListener>,
+    /// SMTP (MX).
+    pub smtp: Vec<TcpListener>,
 }
 
 impl Listeners {
@@ -44,16 +46,28 @@ impl Listeners {
                     .with_context(|| format!("cannot listen on {addr} (http.listen)"))?,
             );
         }
-        Ok(Listeners { http })
+        let mut smtp = Vec::new();
+        for addr in &config.smtp.listen {
+            smtp.push(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (smtp.listen)"))?,
+            );
+        }
+        Ok(Listeners { http, smtp })
     }
 
     /// `(protocol, address)` of every bound socket, for the start-up banner.
     pub fn describe(&self) -> Vec<(&'static str, SocketAddr)> {
-        self.http
-            .iter()
-            .filter_map(|l| l.local_addr().ok())
-            .map(|a| ("http", a))
-            .collect()
+        let named = |proto: &'static str, ls: &[TcpListener]| {
+            ls.iter()
+                .filter_map(|l| l.local_addr().ok())
+                .map(move |a| (proto, a))
+                .collect::<Vec<_>>()
+        };
+        let mut out = named("smtp", &self.smtp);
+        out.extend(named("http", &self.http));
+        out
     }
 }
 
@@ -100,15 +114,38 @@ pub fn expected_schema_version(config: &Config) -> i64 {
     }
 }
 
+/// The SMTP settings of the config in the form the SMTP crate takes.
+pub fn smtp_config(config: &Config) -> mailstead_smtp::SmtpConfig {
+    let s = &config.smtp;
+    mailstead_smtp::SmtpConfig {
+        hostname: config.server.hostname.clone(),
+        max_message_size: s.max_message_size_bytes,
+        max_recipients: s.max_recipients as usize,
+        max_connections: s.max_connections,
+        max_connections_per_ip: s.max_connections_per_ip,
+        command_timeout: Duration::from_secs(s.command_timeout_secs),
+        data_timeout: Duration::from_secs(s.data_timeout_secs),
+        max_bad_commands: s.max_bad_commands,
+    }
+}
+
 /// Serves until `shutdown` resolves; then stops accepting and waits at most
 /// `server.shutdown_grace_secs` for open connections before returning.
+///
+/// `tls` is the certificate for STARTTLS (None: STARTTLS is not offered).
 pub async fn run(
     config: Config,
     stores: Stores,
     listeners: Listeners,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let smtp = mailstead_smtp::SmtpServer::new(smtp_config(&config), stores.clone(), tls);
+    let mut smtp_tasks = tokio::task::JoinSet::new();
+    for listener in listeners.smtp {
+        smtp_tasks.spawn(smtp.clone().serve(listener, stop_rx.clone()));
+    }
     let state = http::HttpState {
         meta: stores.meta.clone(),
         expected_schema_version: expected_schema_version(&config),
@@ -130,6 +167,11 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let drained = tokio::time::timeout(grace, async {
+        while smtp_tasks.join_next().await.is_some() {}
+        // Sessions get 421 at their next command; one in the middle of a message finishes it.
+        while smtp.open_sessions() > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         while let Some(res) = tasks.join_next().await {
             match res {
                 Ok(Ok(())) => {}

@@ -168,6 +168,21 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Appends a message: takes UID = UIDNEXT and MODSEQ = HIGHESTMODSEQ + 1, advances
     /// both, and logs an `Appended` change, in one transaction.
     async fn append_message(&self, mailbox: MailboxId, new: &NewMessage) -> Result<Message>;
+    /// Appends one message to each of several mailboxes (local delivery to several
+    /// recipients). Backends do it in ONE transaction, so either every recipient has the
+    /// message or none does (`NotFound` if any mailbox is missing, and nothing is
+    /// appended anywhere), and concurrent deliveries share commits. Each append allocates
+    /// and logs exactly as [`MetaStore::append_message`]; a mailbox named twice gets two
+    /// messages with ascending UIDs. Results are in the order of `targets`; no targets is
+    /// `Ok` and empty, without a transaction. The default appends one by one (not atomic)
+    /// and exists only for backends that cannot do better.
+    async fn append_messages(&self, targets: &[(MailboxId, NewMessage)]) -> Result<Vec<Message>> {
+        let mut out = Vec::with_capacity(targets.len());
+        for (mailbox, new) in targets {
+            out.push(self.append_message(*mailbox, new).await?);
+        }
+        Ok(out)
+    }
     /// Messages of a mailbox in ascending UID order.
     async fn messages(&self, mailbox: MailboxId) -> Result<Vec<Message>>;
     /// Changes flags/keywords of the messages with these UIDs (missing UIDs are skipped).

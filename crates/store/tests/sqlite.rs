@@ -1,6 +1,7 @@
 //! The SQLite metadata store and the filesystem blob store: the conformance suite, plus
 //! what only a file-backed store has: persistence across reopen, refusal of a newer
-//! schema without touching the file, two processes writing one file, corrupt rows.
+//! schema without touching the file, two processes writing one file, corrupt rows, and
+//! group commit of the single writer.
 
 mod conformance;
 
@@ -11,7 +12,7 @@ use conformance::{BlobFixture, MetaFixture, assert_err, new_account, new_message
 use mailstead_store::fs::FsBlobStore;
 use mailstead_store::sqlite::SqliteStore;
 use mailstead_store::{LATEST_SQLITE_VERSION, MetaStore, StoreError};
-use mailstead_types::{BlobId, Uid};
+use mailstead_types::{BlobId, MailboxId, Uid};
 
 /// A fresh store in its own temp directory (removed when the fixture drops).
 async fn fresh_meta() -> Option<MetaFixture> {
@@ -254,4 +255,64 @@ async fn open_creates_the_directory_and_shares_the_file() {
     // The first store's readers see the second's commit at once.
     assert_eq!(first.list_domains().await.expect("list").len(), 2);
     assert_eq!(first.path(), path.as_path());
+}
+
+/// Group commit: concurrent deliveries share commits (fewer commits than deliveries), and
+/// one that fails (a missing mailbox among its targets) fails alone: its good target gets
+/// nothing, while the deliveries committed in the same group are all there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_deliveries_share_commits_and_fail_alone() {
+    const JOBS: usize = 50;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(open(&dir.path().join("meta.sqlite3")).await);
+    let (_, a) = conformance::inbox(&*store).await;
+    let bob = conformance::account(&*store, "bob@example.org").await;
+    let b = conformance::mailbox(&*store, bob.id, "INBOX").await;
+    let missing = MailboxId(b.id.0 + 1000);
+    let fails = |job: usize| job % 5 == 3;
+
+    let commits_before = store.commits();
+    let start = Arc::new(tokio::sync::Barrier::new(JOBS));
+    let mut tasks = Vec::new();
+    for job in 0..JOBS {
+        let (store, start) = (store.clone(), start.clone());
+        let second = if fails(job) { missing } else { b.id };
+        tasks.push(tokio::spawn(async move {
+            let message = new_message(job as u64, 1);
+            start.wait().await;
+            store
+                .append_messages(&[(a.id, message.clone()), (second, message)])
+                .await
+        }));
+    }
+    let mut delivered = Vec::new();
+    for (job, task) in tasks.into_iter().enumerate() {
+        let result = task.await.expect("task");
+        if fails(job) {
+            assert_err!(result, NotFound);
+        } else {
+            let got = result.unwrap_or_else(|e| panic!("delivery {job} failed: {e}"));
+            delivered.push(got[0].blob_id);
+        }
+    }
+    let commits = store.commits() - commits_before;
+    let good = delivered.len();
+    assert_eq!(good, JOBS - JOBS / 5);
+    assert!(
+        commits > 0 && commits < good as u64,
+        "{commits} commits for {good} concurrent deliveries: no group commit"
+    );
+
+    for mailbox in [a.id, b.id] {
+        let stored = store.messages(mailbox).await.expect("messages");
+        assert_eq!(
+            stored.iter().map(|m| m.uid).collect::<Vec<_>>(),
+            (1..=good as u32).map(Uid).collect::<Vec<_>>(),
+            "no UID used by a failed delivery"
+        );
+        let mut blobs: Vec<_> = stored.iter().map(|m| m.blob_id).collect();
+        blobs.sort();
+        delivered.sort();
+        assert_eq!(blobs, delivered, "exactly the good deliveries");
+    }
 }

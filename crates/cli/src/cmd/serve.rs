@@ -28,7 +28,7 @@ pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
     bootstrap::ensure_data_dir(&config)?;
     let new_cert = bootstrap::ensure_certificate(&config)?;
     // Load it now so a bad certificate stops start-up with the file named.
-    mailstead_server::tls::load_server_config(&config.cert_path(), &config.key_path())?;
+    let tls = mailstead_server::tls::load_server_config(&config.cert_path(), &config.key_path())?;
 
     let stores = mailstead_server::open_stores(&config).await?;
     let directory = Directory::new(stores.meta.clone());
@@ -72,6 +72,7 @@ pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
         config,
         stores,
         listeners,
+        Some(tls),
         mailstead_server::shutdown_signal(),
     )
     .await

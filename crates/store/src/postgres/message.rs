@@ -6,6 +6,8 @@
 //! held until commit, so concurrent writers on any number of nodes are serialised per
 //! mailbox and UIDs and MODSEQs come out strictly ascending and never reused (RFC 9051
 //! §2.3.1.1, RFC 7162 §3). Writers of different mailboxes do not wait for each other.
+//! A delivery to several mailboxes (`append_all`) holds several row locks at once, so it
+//! takes them in ascending mailbox id order, the same in every transaction: no deadlock.
 //!
 //! Batches (a flag change or expunge over many UIDs) are written with `unnest` over arrays,
 //! one statement per table, so their cost in round trips does not grow with their size.
@@ -131,18 +133,60 @@ async fn log_changes(
     Ok(())
 }
 
+/// Appends a message in its own transaction; see [`append_row`].
 pub(super) async fn append(
     store: &PostgresStore,
     mailbox: MailboxId,
     new: &NewMessage,
 ) -> Result<Message> {
-    let keywords = keywords_to_sql(&normalise_keywords(&new.keywords)?);
-    let size = to_sql_i64(new.size, "message size")?;
     let mut client = store.client().await?;
     let tx = client.transaction().await?;
+    let message = append_row(&tx, mailbox, new).await?;
+    tx.commit().await?;
+    Ok(message)
+}
+
+/// Appends one message to each target mailbox in one transaction: all or nothing (the
+/// first error drops the transaction, undoing the appends before it). Results are in the
+/// order of `targets`; a mailbox named twice gets two messages with ascending UIDs.
+///
+/// The rows are appended in ascending mailbox id order (stable, so one mailbox's messages
+/// keep the order given): every delivery then takes its mailbox row locks in the same
+/// order, so two deliveries to overlapping recipients queue instead of deadlocking.
+pub(super) async fn append_all(
+    store: &PostgresStore,
+    targets: &[(MailboxId, NewMessage)],
+) -> Result<Vec<Message>> {
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut order: Vec<usize> = (0..targets.len()).collect();
+    order.sort_by_key(|&i| targets[i].0.0);
+    let mut client = store.client().await?;
+    let tx = client.transaction().await?;
+    let mut appended = Vec::with_capacity(targets.len());
+    for i in order {
+        let (mailbox, new) = &targets[i];
+        appended.push((i, append_row(&tx, *mailbox, new).await?));
+    }
+    tx.commit().await?;
+    appended.sort_by_key(|(i, _)| *i);
+    Ok(appended.into_iter().map(|(_, message)| message).collect())
+}
+
+/// Appends a message inside `tx`: takes UID = UIDNEXT and MODSEQ = HIGHESTMODSEQ + 1,
+/// advances both and logs an `Appended` change. Leaves the mailbox row locked until `tx`
+/// ends.
+async fn append_row(
+    tx: &deadpool_postgres::Transaction<'_>,
+    mailbox: MailboxId,
+    new: &NewMessage,
+) -> Result<Message> {
+    let keywords = keywords_to_sql(&normalise_keywords(&new.keywords)?);
+    let size = to_sql_i64(new.size, "message size")?;
     // Takes the mailbox row lock: concurrent appenders on every node queue here.
     let row = query_opt(
-        &tx,
+        tx,
         "UPDATE mailboxes
             SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1
           WHERE id = $1
@@ -162,7 +206,7 @@ pub(super) async fn append(
         )));
     }
     let row = query_one(
-        &tx,
+        tx,
         &format!(
             "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internal_date,
                                    size, blob_id)
@@ -183,8 +227,7 @@ pub(super) async fn append(
     .await
     .map_err(|e| not_found_on_foreign_key(e, || format!("mailbox {mailbox}")))?;
     let message = from_row(&row)?;
-    log_changes(&tx, mailbox, ChangeKind::Appended, &[modseq], &[uid]).await?;
-    tx.commit().await?;
+    log_changes(tx, mailbox, ChangeKind::Appended, &[modseq], &[uid]).await?;
     Ok(message)
 }
 

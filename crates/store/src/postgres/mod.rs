@@ -488,6 +488,10 @@ impl MetaStore for PostgresStore {
         message::append(self, mailbox, new).await
     }
 
+    async fn append_messages(&self, targets: &[(MailboxId, NewMessage)]) -> Result<Vec<Message>> {
+        message::append_all(self, targets).await
+    }
+
     async fn messages(&self, mailbox: MailboxId) -> Result<Vec<Message>> {
         message::list(self, mailbox).await
     }

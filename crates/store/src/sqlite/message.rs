@@ -154,6 +154,20 @@ pub(super) fn append(conn: &Connection, mailbox: MailboxId, new: &NewMessage) ->
     })
 }
 
+/// Appends one message to each target mailbox, in the order given, with [`append`] each:
+/// a mailbox named twice gets two messages with ascending UIDs. The caller's transaction
+/// makes it all or nothing: the first error (a missing mailbox...) is returned and the
+/// job's savepoint rollback undoes the appends before it.
+pub(super) fn append_all(
+    conn: &Connection,
+    targets: &[(MailboxId, NewMessage)],
+) -> Result<Vec<Message>> {
+    targets
+        .iter()
+        .map(|(mailbox, new)| append(conn, *mailbox, new))
+        .collect()
+}
+
 /// Messages of a mailbox in ascending UID order.
 pub(super) fn list(conn: &Connection, mailbox: MailboxId) -> Result<Vec<Message>> {
     query_all(

@@ -11,12 +11,16 @@
 //! SQLite allows one writer at a time per database file, so the store does not pretend
 //! otherwise:
 //! - **One writer connection**, owned by a dedicated thread fed through a channel. Every
-//!   write is a job that runs in its own `BEGIN IMMEDIATE` transaction on that thread, so
-//!   writes of this process are serialised without any further locking: UID/MODSEQ
-//!   allocation and cross-table uniqueness checks are plain read-then-write code. A thread
-//!   (rather than a mutex around the connection) also makes group commit possible later:
-//!   the loop in `writer_loop` can take every queued job and run them in one transaction
-//!   (one savepoint each, one fsync for all) without changing any caller.
+//!   write is a job run on that thread inside a `BEGIN IMMEDIATE` transaction, so writes of
+//!   this process are serialised without any further locking: UID/MODSEQ allocation and
+//!   cross-table uniqueness checks are plain read-then-write code.
+//! - **Group commit.** With `synchronous = FULL` every commit costs an fsync, which is most
+//!   of a small write's time. So the writer takes every job already queued when it wakes
+//!   (at most `MAX_GROUP`, 64, never waiting for more: a lone write commits at once), runs
+//!   them in one transaction, each in its own `SAVEPOINT`, and commits once. A job that
+//!   fails or panics is rolled back to its savepoint and only its caller hears of it; the
+//!   others go on. Every caller is answered only after the commit (or its failure, which
+//!   every job of the group then reports), so `Ok` still means durable. See `run_group`.
 //! - **`BEGIN IMMEDIATE`** takes the write lock at the start of the transaction. Another
 //!   process (the CLI while the server runs) writing the same file then waits on the busy
 //!   timeout instead of failing with `SQLITE_BUSY` when a read transaction tries to
@@ -30,7 +34,8 @@
 //! # Durability
 //!
 //! WAL with `synchronous = FULL`: the WAL is fsynced at every commit, so a write whose
-//! future returned `Ok` survives a crash or power loss (design invariant 1). `busy_timeout`
+//! future returned `Ok` survives a crash or power loss (design invariant 1); group commit
+//! shares that fsync between the writes of one group without answering any of them early. `busy_timeout`
 //! is 10 s on every connection, for the other process's transactions and checkpoints.
 //!
 //! # Migrations
@@ -50,6 +55,7 @@ mod message;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -85,6 +91,8 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: mpsc::Sender<Box<dyn WriteJob>>,
     readers: Arc<ReaderPool>,
+    /// Transactions committed by the writer thread (see [`SqliteStore::commits`]).
+    commits: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -114,6 +122,14 @@ impl SqliteStore {
         &self.path
     }
 
+    /// How many write transactions this store's writer thread has committed since open
+    /// (one per group of jobs). For tests and benchmarks that show group commit at work;
+    /// not a stable interface.
+    #[doc(hidden)]
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
     fn open_blocking(path: PathBuf, readers: usize) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
@@ -137,9 +153,11 @@ impl SqliteStore {
         });
 
         let (tx, rx) = mpsc::channel();
+        let commits = Arc::new(AtomicU64::new(0));
+        let counter = commits.clone();
         std::thread::Builder::new()
             .name("mailstead-sqlite-writer".into())
-            .spawn(move || writer_loop(writer, rx))
+            .spawn(move || writer_loop(&writer, &rx, &counter))
             .map_err(|source| StoreError::Io {
                 path: "sqlite writer thread".into(),
                 source,
@@ -148,24 +166,21 @@ impl SqliteStore {
             path,
             writer: tx,
             readers,
+            commits,
         })
     }
 
-    /// Runs `f` in a write transaction on the writer thread; commits when it returns `Ok`,
-    /// rolls back when it returns `Err`.
+    /// Runs `f` in a write transaction on the writer thread (possibly shared with other
+    /// jobs: see group commit in the module docs); its changes are committed when it returns `Ok` and
+    /// rolled back when it returns `Err` or panics. Returns once the outcome is durable.
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let (reply, result) = oneshot::channel();
-        let job = Job {
-            work: Some(f),
-            result: None,
-            reply,
-        };
+        let (job, result) = Job::boxed(f);
         self.writer
-            .send(Box::new(job))
+            .send(job)
             .map_err(|_| StoreError::Task("the sqlite writer thread is gone".into()))?;
         result
             .await
@@ -295,6 +310,10 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 
 // --- the writer thread -------------------------------------------------------------------
 
+/// The most jobs committed together. Bounds how long the first job of a group waits for
+/// the others to run before its commit, and how much one failed commit takes down.
+const MAX_GROUP: usize = 64;
+
 /// One queued write. Split in two steps so that the transaction's fate (commit or not) is
 /// known before the caller hears back: with group commit, several jobs run before one
 /// commit, and none may report success before it.
@@ -311,6 +330,23 @@ struct Job<T, F> {
     work: Option<F>,
     result: Option<Result<T>>,
     reply: oneshot::Sender<Result<T>>,
+}
+
+impl<T, F> Job<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+{
+    /// The job for the writer thread, and where its result will arrive.
+    fn boxed(work: F) -> (Box<dyn WriteJob>, oneshot::Receiver<Result<T>>) {
+        let (reply, result) = oneshot::channel();
+        let job = Job {
+            work: Some(work),
+            result: None,
+            reply,
+        };
+        (Box::new(job), result)
+    }
 }
 
 impl<T, F> WriteJob for Job<T, F>
@@ -340,27 +376,185 @@ where
     }
 }
 
-/// The writer thread: runs queued jobs one transaction each until every sender is gone.
-///
-/// Group commit goes here: after `recv`, drain `try_recv` into a batch, run each job in a
-/// savepoint of one `BEGIN IMMEDIATE` transaction (rolling back only a failed job's
-/// savepoint), commit once, then `finish` every job with the commit's outcome.
-fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
-    while let Ok(mut job) = jobs.recv() {
-        let outcome = run_in_transaction(&mut conn, job.as_mut());
-        job.finish(outcome);
+/// The writer thread: runs queued jobs, a group per transaction, until every sender is
+/// gone (and the jobs they queued are done).
+fn writer_loop(conn: &Connection, jobs: &mpsc::Receiver<Box<dyn WriteJob>>, commits: &AtomicU64) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while let Ok(first) = jobs.recv() {
+        group.push(first);
+        // Only what is queued already: waiting to fill a group would delay a lone write.
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        run_group(conn, group.drain(..), commits);
     }
 }
 
-/// Runs one job in its own write transaction, committing only when it succeeded.
-fn run_in_transaction(conn: &mut Connection, job: &mut dyn WriteJob) -> Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+/// What became of one job run inside the group transaction.
+enum Ran {
+    /// Its changes are in the transaction, to be kept if the commit succeeds.
+    Kept,
+    /// It failed or panicked; its savepoint was rolled back and the transaction goes on.
+    /// The outcome to finish it with (its own error is kept by the job).
+    Undone(Result<()>),
+    /// The transaction itself is gone or in an unknown state: SQLite rolled it back on its
+    /// own (I/O error, disk full: the job's error says which), or a savepoint statement
+    /// failed. Nothing of the group so far can be kept.
+    Broken {
+        /// Finishes this job (its own error wins, as in `Undone`).
+        outcome: Result<()>,
+        /// What the jobs kept before it are told.
+        cause: StoreError,
+    },
+}
+
+/// Runs `jobs` in one `BEGIN IMMEDIATE` transaction with one commit, each job in its own
+/// savepoint, and finishes every job: a failed or panicking job at once with its error
+/// (after rolling back to its savepoint), the others after the commit with its outcome.
+///
+/// Failure of the group as a whole: when `BEGIN` or `COMMIT` fails, every job not failed
+/// on its own gets that error. When the transaction breaks in the middle (see
+/// [`Ran::Broken`]), the jobs kept before are failed with a temporary error, since their
+/// changes are lost, and the remaining jobs go on in a new transaction.
+fn run_group(
+    conn: &Connection,
+    jobs: impl IntoIterator<Item = Box<dyn WriteJob>>,
+    commits: &AtomicU64,
+) {
+    let mut jobs = jobs.into_iter().peekable();
+    while jobs.peek().is_some() {
+        // Never begin inside a transaction a failed ROLLBACK may have left open.
+        rollback(conn);
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let e = StoreError::from(e);
+            for job in jobs.by_ref() {
+                job.finish(Err(copy_error(&e)));
+            }
+            return;
+        }
+        // Jobs whose changes wait for the commit.
+        let mut kept: Vec<Box<dyn WriteJob>> = Vec::new();
+        let mut broken = None;
+        for mut job in jobs.by_ref() {
+            match run_in_savepoint(conn, job.as_mut()) {
+                Ran::Kept => kept.push(job),
+                Ran::Undone(outcome) => job.finish(outcome),
+                Ran::Broken { outcome, cause } => {
+                    job.finish(outcome);
+                    broken = Some(cause);
+                    break;
+                }
+            }
+        }
+        if let Some(cause) = broken {
+            rollback(conn);
+            tracing::warn!(
+                error = %cause,
+                jobs = kept.len(),
+                "sqlite group transaction broke; the writes run in it are failed"
+            );
+            for job in kept {
+                job.finish(Err(copy_error(&cause)));
+            }
+            // The jobs after the broken one have not run: they get a new transaction.
+            continue;
+        }
+        if kept.is_empty() {
+            // Every job failed: nothing to keep, no fsync to pay for.
+            rollback(conn);
+            return;
+        }
+        match conn.execute_batch("COMMIT") {
+            Ok(()) => {
+                commits.fetch_add(1, Ordering::Relaxed);
+                for job in kept {
+                    job.finish(Ok(()));
+                }
+            }
+            Err(e) => {
+                // A failed COMMIT may leave the transaction open (e.g. a deferred
+                // constraint); it must not linger into the next group.
+                rollback(conn);
+                let e = StoreError::from(e);
+                for job in kept {
+                    job.finish(Err(copy_error(&e)));
+                }
+            }
+        }
+        return;
+    }
+}
+
+/// Runs one job inside `SAVEPOINT job` of the open transaction; see [`Ran`].
+fn run_in_savepoint(conn: &Connection, job: &mut dyn WriteJob) -> Ran {
+    if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+        let cause = StoreError::from(e);
+        return Ran::Broken {
+            outcome: Err(copy_error(&cause)),
+            cause,
+        };
+    }
     // A panic in one job must not take down the writer (and with it every later write):
-    // its transaction is rolled back when `tx` drops and its caller gets an error.
-    match std::panic::catch_unwind(AssertUnwindSafe(|| job.run(&tx))) {
-        Ok(true) => Ok(tx.commit()?),
+    // its changes are rolled back to the savepoint and its caller gets an error.
+    let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| job.run(conn))) {
+        Ok(true) => {
+            return match conn.execute_batch("RELEASE job") {
+                Ok(()) => Ran::Kept,
+                Err(e) => {
+                    let cause = StoreError::from(e);
+                    Ran::Broken {
+                        outcome: Err(copy_error(&cause)),
+                        cause,
+                    }
+                }
+            };
+        }
         Ok(false) => Ok(()),
         Err(_) => Err(StoreError::Task("a sqlite write job panicked".into())),
+    };
+    if conn.is_autocommit() {
+        // SQLite rolled the whole transaction back itself (SQLITE_FULL, SQLITE_IOERR...).
+        return Ran::Broken {
+            outcome,
+            cause: StoreError::Task(
+                "the sqlite transaction was rolled back by a failure of another write in \
+                 the same group; retry"
+                    .into(),
+            ),
+        };
+    }
+    // ROLLBACK TO keeps the savepoint open; RELEASE closes it.
+    match conn.execute_batch("ROLLBACK TO job; RELEASE job") {
+        Ok(()) => Ran::Undone(outcome),
+        Err(e) => Ran::Broken {
+            outcome,
+            cause: StoreError::from(e),
+        },
+    }
+}
+
+/// Ends the open transaction without keeping anything, if one is open.
+fn rollback(conn: &Connection) {
+    if conn.is_autocommit() {
+        return;
+    }
+    if let Err(e) = conn.execute_batch("ROLLBACK") {
+        // Nothing better to do here; the next group tries again before its BEGIN.
+        tracing::error!(error = %e, "sqlite rollback failed");
+    }
+}
+
+/// The error of a whole group, once for each of its jobs (`StoreError` is not `Clone`).
+/// An SQLite error keeps its codes, so callers classify it as they would their own.
+fn copy_error(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(code, message)) => {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(*code, message.clone()))
+        }
+        other => StoreError::Task(other.to_string()),
     }
 }
 
@@ -729,6 +923,14 @@ impl MetaStore for SqliteStore {
         self.write(move |c| message::append(c, mailbox, &new)).await
     }
 
+    async fn append_messages(&self, targets: &[(MailboxId, NewMessage)]) -> Result<Vec<Message>> {
+        if targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let targets = targets.to_vec();
+        self.write(move |c| message::append_all(c, &targets)).await
+    }
+
     async fn messages(&self, mailbox: MailboxId) -> Result<Vec<Message>> {
         self.read(move |c| message::list(c, mailbox)).await
     }
@@ -850,5 +1052,211 @@ mod tests {
             .create_domain(&name)
             .await
             .expect("the writer still runs");
+    }
+    // --- group commit, driven directly: the jobs of a group are known in advance ---------
+
+    /// A connection to a scratch database with a table `t` and a table `child` whose
+    /// foreign key is checked only at COMMIT.
+    fn scratch(dir: &tempfile::TempDir) -> Connection {
+        let conn = open_connection(&dir.path().join("scratch.sqlite3"), false).expect("open");
+        conn.execute_batch(
+            "CREATE TABLE t (x INTEGER PRIMARY KEY);
+             CREATE TABLE child (p INTEGER REFERENCES t (x) DEFERRABLE INITIALLY DEFERRED);",
+        )
+        .expect("schema");
+        conn
+    }
+
+    type Reply = oneshot::Receiver<Result<()>>;
+
+    fn job(
+        f: impl FnOnce(&Connection) -> Result<()> + Send + 'static,
+    ) -> (Box<dyn WriteJob>, Reply) {
+        Job::boxed(f)
+    }
+
+    fn insert(x: i64) -> (Box<dyn WriteJob>, Reply) {
+        job(move |c| execute(c, "INSERT INTO t (x) VALUES (?1)", [x]).map(drop))
+    }
+
+    fn rows(conn: &Connection) -> Vec<i64> {
+        query_all(conn, "SELECT x FROM t ORDER BY x", [], |r| col(r, 0)).expect("rows")
+    }
+
+    fn answer(mut reply: Reply) -> Result<()> {
+        reply.try_recv().expect("the job was answered")
+    }
+
+    /// Runs the jobs as one group and returns their answers, in order.
+    fn group(
+        conn: &Connection,
+        commits: &AtomicU64,
+        jobs: Vec<(Box<dyn WriteJob>, Reply)>,
+    ) -> Vec<Result<()>> {
+        let (jobs, replies): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
+        run_group(conn, jobs, commits);
+        replies.into_iter().map(answer).collect()
+    }
+
+    #[test]
+    fn a_group_commits_once_and_rolls_back_only_its_failed_jobs() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = scratch(&dir);
+        let commits = AtomicU64::new(0);
+        let answers = group(
+            &conn,
+            &commits,
+            vec![
+                insert(1),
+                job(|c| {
+                    execute(c, "INSERT INTO t (x) VALUES (2)", [])?;
+                    Err(StoreError::Invalid("changed my mind".into()))
+                }),
+                job(|c| {
+                    execute(c, "INSERT INTO t (x) VALUES (3)", [])?;
+                    panic!("bug in a write job");
+                }),
+                insert(4),
+                // A statement error (duplicate key) undoes only this job.
+                job(|c| {
+                    execute(c, "INSERT INTO t (x) VALUES (5)", [])?;
+                    execute(c, "INSERT INTO t (x) VALUES (1)", []).map(drop)
+                }),
+            ],
+        );
+        assert!(answers[0].is_ok(), "{answers:?}");
+        assert!(
+            matches!(answers[1], Err(StoreError::Invalid(_))),
+            "{answers:?}"
+        );
+        assert!(
+            matches!(answers[2], Err(StoreError::Task(_))),
+            "{answers:?}"
+        );
+        assert!(answers[3].is_ok(), "{answers:?}");
+        assert!(
+            matches!(answers[4], Err(StoreError::Sqlite(_))),
+            "{answers:?}"
+        );
+        assert_eq!(rows(&conn), [1, 4]);
+        assert_eq!(commits.load(Ordering::Relaxed), 1);
+        assert!(conn.is_autocommit(), "no transaction left open");
+    }
+
+    #[test]
+    fn a_failed_commit_fails_every_job_of_the_group() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = scratch(&dir);
+        let commits = AtomicU64::new(0);
+        let answers = group(
+            &conn,
+            &commits,
+            vec![
+                insert(1),
+                // Breaks the deferred foreign key: only COMMIT notices.
+                job(|c| execute(c, "INSERT INTO child (p) VALUES (99)", []).map(drop)),
+                insert(2),
+                job(|_| Err(StoreError::Invalid("own error".into()))),
+            ],
+        );
+        assert!(
+            matches!(answers[0], Err(StoreError::Sqlite(_))),
+            "{answers:?}"
+        );
+        assert!(
+            matches!(answers[1], Err(StoreError::Sqlite(_))),
+            "{answers:?}"
+        );
+        assert!(
+            matches!(answers[2], Err(StoreError::Sqlite(_))),
+            "{answers:?}"
+        );
+        assert!(
+            matches!(answers[3], Err(StoreError::Invalid(_))),
+            "a job's own error wins"
+        );
+        assert!(rows(&conn).is_empty());
+        assert_eq!(commits.load(Ordering::Relaxed), 0);
+        assert!(
+            conn.is_autocommit(),
+            "the failed transaction was rolled back"
+        );
+
+        let answers = group(&conn, &commits, vec![insert(3)]);
+        assert!(answers[0].is_ok(), "the next group commits: {answers:?}");
+        assert_eq!(rows(&conn), [3]);
+    }
+
+    #[test]
+    fn a_broken_transaction_fails_the_jobs_before_it_and_the_rest_go_on() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = scratch(&dir);
+        let commits = AtomicU64::new(0);
+        let answers = group(
+            &conn,
+            &commits,
+            vec![
+                insert(1),
+                // As SQLite does by itself on SQLITE_FULL or an I/O error.
+                job(|c| {
+                    c.execute_batch("ROLLBACK")?;
+                    Err(StoreError::Invalid("disk full, say".into()))
+                }),
+                insert(3),
+                // Ends its own savepoint, so the writer's RELEASE fails.
+                job(|c| {
+                    execute(c, "INSERT INTO t (x) VALUES (4)", [])?;
+                    c.execute_batch("RELEASE job").map_err(StoreError::from)
+                }),
+                insert(5),
+            ],
+        );
+        assert!(
+            matches!(answers[0], Err(StoreError::Task(_))),
+            "{answers:?}"
+        );
+        assert!(
+            matches!(answers[1], Err(StoreError::Invalid(_))),
+            "{answers:?}"
+        );
+        assert!(
+            matches!(answers[2], Err(StoreError::Sqlite(_))),
+            "{answers:?}"
+        );
+        assert!(
+            matches!(answers[3], Err(StoreError::Sqlite(_))),
+            "{answers:?}"
+        );
+        assert!(answers[4].is_ok(), "{answers:?}");
+        assert_eq!(rows(&conn), [5]);
+        assert_eq!(commits.load(Ordering::Relaxed), 1);
+        assert!(conn.is_autocommit());
+    }
+
+    #[test]
+    fn the_writer_takes_every_queued_job_up_to_the_group_bound() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = scratch(&dir);
+        let commits = AtomicU64::new(0);
+        let (tx, rx) = mpsc::channel();
+        let n = MAX_GROUP as i64 + 10;
+        let replies: Vec<Reply> = (0..n)
+            .map(|x| {
+                let (job, reply) = insert(x);
+                tx.send(job).expect("queue");
+                reply
+            })
+            .collect();
+        drop(tx);
+        writer_loop(&conn, &rx, &commits);
+        for reply in replies {
+            answer(reply).expect("committed");
+        }
+        assert_eq!(rows(&conn).len() as i64, n);
+        assert_eq!(
+            commits.load(Ordering::Relaxed),
+            2,
+            "a full group, then the rest"
+        );
     }
 }

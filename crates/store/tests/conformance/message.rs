@@ -1,9 +1,10 @@
 //! Messages: append (UID/MODSEQ allocation), flags and keywords, expunge, the change log,
-//! quota usage, and allocation under concurrent appends.
+//! quota usage, allocation under concurrent appends, and delivery to several mailboxes at
+//! once (`append_messages`: atomic, per-mailbox UIDs, concurrent).
 
 use std::collections::HashSet;
 
-use mailstead_store::model::{ChangeKind, FlagOp, Flags, NewMessage};
+use mailstead_store::model::{ChangeKind, FlagOp, Flags, Mailbox, NewMessage};
 use mailstead_types::{MailboxId, ModSeq, Uid};
 
 use super::{MetaFixture, account, assert_err, inbox, mailbox, new_message, strings};
@@ -610,4 +611,292 @@ pub async fn concurrent_appends_to_different_mailboxes_stay_independent(f: &Meta
         f.store.account_usage(alice.id).await.expect("usage"),
         PER_TASK * names.len() as u64
     );
+}
+
+// --- append_messages (local delivery to several recipients) ------------------------------
+
+/// The INBOXes of `n` accounts `user<i>@example.org` (the domain is created here).
+async fn inboxes(s: &dyn mailstead_store::MetaStore, n: usize) -> Vec<Mailbox> {
+    super::domain(s, "example.org").await;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let user = account(s, &format!("user{i}@example.org")).await;
+        out.push(mailbox(s, user.id, "INBOX").await);
+    }
+    out
+}
+
+/// The mailbox as stored now.
+async fn reread(s: &dyn mailstead_store::MetaStore, id: MailboxId) -> Mailbox {
+    s.mailbox_by_id(id)
+        .await
+        .expect("mailbox_by_id")
+        .expect("the mailbox exists")
+}
+
+/// One missing mailbox (or one invalid message) among the targets fails the whole
+/// delivery: no target mailbox gets a message, a UID, a MODSEQ or a change-log row.
+pub async fn append_messages_is_atomic(f: &MetaFixture) {
+    let s = &*f.store;
+    let boxes = inboxes(s, 2).await;
+    let (a, b) = (&boxes[0], &boxes[1]);
+    s.append_message(a.id, &new_message(1, 10))
+        .await
+        .expect("append");
+    let before = (reread(s, a.id).await, reread(s, b.id).await);
+    let missing = MailboxId(b.id.0 + 1000);
+
+    // The bad target last, in the middle and first: every good one must be undone.
+    for targets in [
+        vec![
+            (a.id, new_message(2, 1)),
+            (b.id, new_message(2, 1)),
+            (missing, new_message(2, 1)),
+        ],
+        vec![
+            (a.id, new_message(3, 1)),
+            (missing, new_message(3, 1)),
+            (b.id, new_message(3, 1)),
+        ],
+        vec![
+            (missing, new_message(4, 1)),
+            (a.id, new_message(4, 1)),
+            (b.id, new_message(4, 1)),
+        ],
+    ] {
+        assert_err!(s.append_messages(&targets).await, NotFound);
+    }
+    let bad_keyword = NewMessage {
+        keywords: strings(&["two words"]),
+        ..new_message(5, 1)
+    };
+    assert_err!(
+        s.append_messages(&[(a.id, new_message(5, 1)), (b.id, bad_keyword)])
+            .await,
+        Invalid
+    );
+
+    assert_eq!(
+        s_messages(f, a.id).await.len(),
+        1,
+        "only the earlier append"
+    );
+    assert!(s_messages(f, b.id).await.is_empty());
+    let after = (reread(s, a.id).await, reread(s, b.id).await);
+    assert_eq!(after, before, "UIDNEXT and HIGHESTMODSEQ unchanged");
+    assert_eq!(
+        s.changes_since(a.id, before.0.highest_modseq)
+            .await
+            .expect("changes"),
+        vec![]
+    );
+    assert_eq!(
+        s.changes_since(b.id, ModSeq(0)).await.expect("changes"),
+        vec![]
+    );
+
+    // Nothing was used up: the next delivery gets the UIDs the failed ones would have had.
+    let got = s
+        .append_messages(&[(a.id, new_message(6, 1)), (b.id, new_message(6, 1))])
+        .await
+        .expect("deliver");
+    assert_eq!((got[0].uid, got[1].uid), (Uid(2), Uid(1)));
+}
+
+/// Each target mailbox allocates from its own UIDNEXT and HIGHESTMODSEQ exactly as
+/// `append_message` does, logs an `Appended` change, and the results come back in the
+/// order of the targets.
+pub async fn append_messages_to_several_mailboxes_assigns_per_mailbox_uids(f: &MetaFixture) {
+    let s = &*f.store;
+    let boxes = inboxes(s, 3).await;
+    // Different starting points: 2 messages in the first, none in the others.
+    append_n(s, boxes[0].id, 2).await;
+    let before: Vec<Mailbox> = {
+        let mut v = Vec::new();
+        for b in &boxes {
+            v.push(reread(s, b.id).await);
+        }
+        v
+    };
+    // Deliberately not in id order.
+    let targets = vec![
+        (boxes[2].id, new_message(10, 100)),
+        (boxes[0].id, new_message(11, 200)),
+        (
+            boxes[1].id,
+            NewMessage {
+                flags: Flags::SEEN,
+                keywords: strings(&["b", "a", "b"]),
+                ..new_message(12, 300)
+            },
+        ),
+    ];
+    let got = s.append_messages(&targets).await.expect("deliver");
+    assert_eq!(got.len(), 3);
+    for (message, (mailbox, new)) in got.iter().zip(&targets) {
+        assert_eq!(
+            message.mailbox_id, *mailbox,
+            "results in the order of targets"
+        );
+        assert_eq!(message.blob_id, new.blob_id);
+        assert_eq!(message.size, new.size);
+        assert_eq!(message.internal_date, new.internal_date);
+        assert_eq!(message.flags, new.flags);
+    }
+    assert_eq!(got[2].keywords, strings(&["a", "b"]));
+    assert_eq!(
+        got.iter().map(|m| m.uid).collect::<Vec<_>>(),
+        uids(&[1, 3, 1])
+    );
+    let distinct: HashSet<_> = got.iter().map(|m| m.id).collect();
+    assert_eq!(distinct.len(), 3, "three distinct message rows");
+
+    let index_of = [1, 2, 0]; // boxes[i] was delivered by got[index_of[i]]
+    for (i, b) in boxes.iter().enumerate() {
+        let message = &got[index_of[i]];
+        let after = reread(s, b.id).await;
+        assert!(message.modseq > before[i].highest_modseq);
+        assert_eq!(after.uid_next, Uid(message.uid.0 + 1));
+        assert_eq!(after.highest_modseq, message.modseq);
+        assert_eq!(after.uid_validity, before[i].uid_validity);
+        assert_eq!(
+            s_messages(f, b.id).await.last(),
+            Some(message),
+            "what was returned is what is stored"
+        );
+        let changes = s
+            .changes_since(b.id, before[i].highest_modseq)
+            .await
+            .expect("changes");
+        let seen: Vec<_> = changes.iter().map(|c| (c.modseq, c.uid, c.kind)).collect();
+        assert_eq!(
+            seen,
+            vec![(message.modseq, message.uid, ChangeKind::Appended)]
+        );
+    }
+    assert_eq!(s.append_messages(&[]).await.expect("no targets"), vec![]);
+}
+
+/// A mailbox named twice gets two messages, with ascending UIDs and MODSEQs in the order
+/// of the targets.
+pub async fn append_messages_same_mailbox_twice(f: &MetaFixture) {
+    let s = &*f.store;
+    let boxes = inboxes(s, 2).await;
+    let (a, b) = (&boxes[0], &boxes[1]);
+    let targets = vec![
+        (a.id, new_message(1, 10)),
+        (b.id, new_message(2, 20)),
+        (a.id, new_message(3, 30)),
+    ];
+    let got = s.append_messages(&targets).await.expect("deliver");
+    assert_eq!(
+        got.iter()
+            .map(|m| (m.mailbox_id, m.uid))
+            .collect::<Vec<_>>(),
+        vec![(a.id, Uid(1)), (b.id, Uid(1)), (a.id, Uid(2))]
+    );
+    assert!(got[0].modseq < got[2].modseq);
+    assert_eq!(got[0].blob_id, targets[0].1.blob_id);
+    assert_eq!(got[2].blob_id, targets[2].1.blob_id);
+    assert_eq!(
+        s_messages(f, a.id).await,
+        vec![got[0].clone(), got[2].clone()]
+    );
+    assert_eq!(s_messages(f, b.id).await, vec![got[1].clone()]);
+    let after = reread(s, a.id).await;
+    assert_eq!(
+        (after.uid_next, after.highest_modseq),
+        (Uid(3), got[2].modseq)
+    );
+    assert_eq!(
+        s.changes_since(a.id, ModSeq(0))
+            .await
+            .expect("changes")
+            .len(),
+        2
+    );
+}
+
+/// Many tasks deliver at once, each delivery to three of six mailboxes, the order of the
+/// three reversed on every other delivery (so a backend that locks mailboxes in the order
+/// given would deadlock): every delivery succeeds, and every mailbox ends with UIDs
+/// 1..=n, ascending MODSEQs and one change per message.
+pub async fn concurrent_append_messages_from_many_tasks(f: &MetaFixture) {
+    const TASKS: usize = 16;
+    const DELIVERIES: usize = 30;
+    const BOXES: usize = 6;
+    let boxes = inboxes(&*f.store, BOXES).await;
+    let ids: Vec<MailboxId> = boxes.iter().map(|b| b.id).collect();
+
+    let mut handles = Vec::new();
+    for task in 0..TASKS {
+        let store = f.store.clone();
+        let ids = ids.clone();
+        handles.push(tokio::spawn(async move {
+            let mut delivered = Vec::new();
+            for i in 0..DELIVERIES {
+                let k = task + i;
+                let mut picks = [k % BOXES, (k + 1) % BOXES, (k + 3) % BOXES];
+                if i % 2 == 1 {
+                    picks.reverse();
+                }
+                let n = (task * 1_000 + i) as u64;
+                let targets: Vec<_> = picks
+                    .iter()
+                    .map(|&p| (ids[p], new_message(n, 1 + n)))
+                    .collect();
+                let got = store.append_messages(&targets).await.expect("deliver");
+                assert_eq!(got.len(), 3);
+                for (message, (mailbox, _)) in got.iter().zip(&targets) {
+                    assert_eq!(message.mailbox_id, *mailbox);
+                }
+                delivered.extend(got);
+            }
+            delivered
+        }));
+    }
+    let mut all = Vec::new();
+    for handle in handles {
+        let delivered = handle.await.expect("task");
+        // One task's deliveries to one mailbox get ascending UIDs.
+        for id in &ids {
+            let mine: Vec<_> = delivered
+                .iter()
+                .filter(|m| m.mailbox_id == *id)
+                .map(|m| m.uid)
+                .collect();
+            assert!(mine.windows(2).all(|w| w[0] < w[1]), "{mine:?}");
+        }
+        all.extend(delivered);
+    }
+    assert_eq!(all.len(), TASKS * DELIVERIES * 3);
+    let distinct: HashSet<_> = all.iter().map(|m| (m.mailbox_id, m.uid)).collect();
+    assert_eq!(distinct.len(), all.len(), "no UID given twice in a mailbox");
+
+    for id in &ids {
+        let mut returned: Vec<_> = all
+            .iter()
+            .filter(|m| m.mailbox_id == *id)
+            .cloned()
+            .collect();
+        returned.sort_by_key(|m| m.uid);
+        let count = returned.len();
+        assert!(count > 0);
+        let stored = s_messages(f, *id).await;
+        assert_eq!(
+            stored.iter().map(|m| m.uid).collect::<Vec<_>>(),
+            (1..=count as u32).map(Uid).collect::<Vec<_>>()
+        );
+        assert!(stored.windows(2).all(|w| w[0].modseq < w[1].modseq));
+        assert_eq!(stored, returned, "what was returned is what is stored");
+        let after = reread(&*f.store, *id).await;
+        assert_eq!(after.uid_next, Uid(count as u32 + 1));
+        assert_eq!(after.highest_modseq, stored[count - 1].modseq);
+        let changes = f
+            .store
+            .changes_since(*id, ModSeq(0))
+            .await
+            .expect("changes");
+        assert_eq!(changes.len(), count);
+    }
 }

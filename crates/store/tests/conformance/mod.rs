@@ -127,6 +127,10 @@ macro_rules! meta_conformance_tests {
             message::account_usage_sums_message_sizes,
             message::concurrent_appends_get_distinct_ascending_uids,
             message::concurrent_appends_to_different_mailboxes_stay_independent,
+            message::append_messages_is_atomic,
+            message::append_messages_to_several_mailboxes_assigns_per_mailbox_uids,
+            message::append_messages_same_mailbox_twice,
+            message::concurrent_append_messages_from_many_tasks,
         );
     };
 }

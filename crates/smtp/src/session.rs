@@ -1,0 +1,301 @@
+//! The connection loop: greeting, command lines, replies, DATA and BDAT bodies, STARTTLS.
+//!
+//! Replies are written to an output buffer and flushed only before the session would wait
+//! for input, so a pipelining client (RFC 2920) gets one write for a whole batch.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mailstead_smtp_proto::{MAX_COMMAND_LINE, Reply, codes, parse_command};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use crate::SmtpServer;
+use crate::cmd::rep;
+use crate::limits::Refusal;
+use crate::state::State;
+
+/// A byte stream: plain TCP or TLS over it.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// Why the session ends.
+#[derive(Debug)]
+pub(crate) enum End {
+    /// The peer went away, or a write failed: close without a word.
+    Gone,
+    /// A timeout or limit: the reply was sent, now close.
+    Closed,
+}
+
+/// TLS facts for the Received header and logs.
+#[derive(Debug, Clone)]
+pub(crate) struct TlsInfo {
+    /// e.g. `TLSv1_3`.
+    pub version: String,
+    /// e.g. `TLS13_AES_256_GCM_SHA384`.
+    pub cipher: String,
+}
+
+/// The connection: stream, input buffer, output buffer.
+pub(crate) struct Conn {
+    stream: Option<Box<dyn Io>>,
+    input: Vec<u8>,
+    start: usize,
+    output: Vec<u8>,
+}
+
+/// One command line read from the client.
+pub(crate) enum Line {
+    /// A complete line without its line ending.
+    Text(Vec<u8>),
+    /// A line longer than the limit (it was read and thrown away).
+    TooLong,
+}
+
+impl Conn {
+    fn new(stream: Box<dyn Io>) -> Self {
+        Conn {
+            stream: Some(stream),
+            input: Vec::with_capacity(8192),
+            start: 0,
+            output: Vec::with_capacity(1024),
+        }
+    }
+
+    /// Queues a reply.
+    pub fn reply(&mut self, reply: &Reply) {
+        self.output.extend_from_slice(&reply.encode());
+    }
+
+    /// Writes queued replies.
+    pub async fn flush(&mut self) -> Result<(), End> {
+        if self.output.is_empty() {
+            return Ok(());
+        }
+        let stream = self.stream.as_mut().ok_or(End::Gone)?;
+        stream.write_all(&self.output).await.map_err(|_| End::Gone)?;
+        stream.flush().await.map_err(|_| End::Gone)?;
+        self.output.clear();
+        Ok(())
+    }
+
+    /// Bytes received and not yet consumed.
+    pub fn buffered(&self) -> &[u8] {
+        &self.input[self.start..]
+    }
+
+    /// Marks `n` buffered bytes as consumed.
+    pub fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.input.len());
+        if self.start == self.input.len() {
+            self.input.clear();
+            self.start = 0;
+        } else if self.start > 64 * 1024 {
+            self.input.drain(..self.start);
+            self.start = 0;
+        }
+    }
+
+    /// Flushes replies, then reads more input (at least one byte) within `timeout`.
+    pub async fn read_more(&mut self, timeout: Duration) -> Result<(), ReadError> {
+        self.flush().await.map_err(|_| ReadError::Gone)?;
+        let stream = self.stream.as_mut().ok_or(ReadError::Gone)?;
+        let mut chunk = [0u8; 16 * 1024];
+        match tokio::time::timeout(timeout, stream.read(&mut chunk)).await {
+            Err(_) => Err(ReadError::Timeout),
+            Ok(Err(_)) | Ok(Ok(0)) => Err(ReadError::Gone),
+            Ok(Ok(n)) => {
+                self.input.extend_from_slice(&chunk[..n]);
+                Ok(())
+            }
+        }
+    }
+
+    /// The next command line, or an error. Lines end at LF (a preceding CR is dropped);
+    /// a line longer than [`MAX_COMMAND_LINE`] is read to its end and reported as too long.
+    pub async fn next_line(&mut self, timeout: Duration) -> Result<Line, ReadError> {
+        let mut discarding = false;
+        loop {
+            if let Some(pos) = self.buffered().iter().position(|&b| b == b'\n') {
+                let mut line = self.buffered()[..pos].to_vec();
+                self.consume(pos + 1);
+                if discarding || line.len() > MAX_COMMAND_LINE {
+                    return Ok(Line::TooLong);
+                }
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                return Ok(Line::Text(line));
+            }
+            if self.buffered().len() > MAX_COMMAND_LINE {
+                // Keep memory bounded: drop what we have and remember to refuse the line.
+                discarding = true;
+                let n = self.buffered().len();
+                self.consume(n);
+            }
+            self.read_more(timeout).await?;
+        }
+    }
+
+    /// Replaces the stream by TLS over it. Buffered plaintext is discarded first: anything
+    /// the client sent after STARTTLS before the handshake must not be taken as coming
+    /// over TLS (RFC 3207 §4.2, the command-injection attack).
+    pub async fn upgrade(
+        &mut self,
+        config: Arc<rustls::ServerConfig>,
+        timeout: Duration,
+    ) -> Result<TlsInfo, End> {
+        self.flush().await?;
+        self.input.clear();
+        self.start = 0;
+        let plain = self.stream.take().ok_or(End::Gone)?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        let tls = match tokio::time::timeout(timeout, acceptor.accept(plain)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                tracing::info!(error = %e, "TLS handshake failed");
+                return Err(End::Gone);
+            }
+            Err(_) => return Err(End::Gone),
+        };
+        let (_, conn) = tls.get_ref();
+        let info = TlsInfo {
+            version: conn
+                .protocol_version()
+                .map(|v| format!("{v:?}"))
+                .unwrap_or_default(),
+            cipher: conn
+                .negotiated_cipher_suite()
+                .map(|c| format!("{:?}", c.suite()))
+                .unwrap_or_default(),
+        };
+        self.stream = Some(Box::new(tls));
+        Ok(info)
+    }
+
+    async fn shutdown(&mut self) {
+        let _ = self.flush().await;
+        if let Some(s) = self.stream.as_mut() {
+            let _ = s.shutdown().await;
+        }
+    }
+}
+
+/// Why reading failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadError {
+    /// Nothing arrived in time.
+    Timeout,
+    /// Closed or broken.
+    Gone,
+}
+
+/// Per-session context handed to the command handlers.
+pub(crate) struct Session {
+    pub server: Arc<SmtpServer>,
+    pub conn: Conn,
+    pub remote: SocketAddr,
+    pub state: State,
+    pub tls: Option<TlsInfo>,
+}
+
+/// What a handler tells the loop.
+pub(crate) enum Flow {
+    /// Read the next command.
+    Continue,
+    /// Close the connection (after flushing replies).
+    Close,
+}
+
+impl Session {
+    /// Counts a rejected command; past the limit, says 421 and asks to close.
+    pub fn bad_command(&mut self) -> Flow {
+        self.state.bad_commands += 1;
+        if self.state.bad_commands >= self.server.config.max_bad_commands {
+            self.conn
+                .reply(&rep(codes::C421_TOO_MANY_ERRORS, format!("{} too many errors, closing", self.server.config.hostname)));
+            return Flow::Close;
+        }
+        Flow::Continue
+    }
+}
+
+/// Runs one SMTP session to its end.
+pub(crate) async fn run(
+    server: Arc<SmtpServer>,
+    stream: TcpStream,
+    remote: SocketAddr,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let mut conn = Conn::new(Box::new(stream));
+    let hostname = server.config.hostname.clone();
+    let _guard = match server.limits.acquire(remote.ip()) {
+        Ok(g) => g,
+        Err(refusal) => {
+            let why = match refusal {
+                Refusal::Total => "too many connections",
+                Refusal::PerIp => "too many connections from your address",
+            };
+            tracing::info!(why, "connection refused");
+            conn.reply(&rep(codes::C421_TOO_MANY_CONNECTIONS, format!("{hostname} {why}, try again later")));
+            conn.shutdown().await;
+            return;
+        }
+    };
+    tracing::debug!("connected");
+    conn.reply(&rep(codes::C220_READY, format!("{hostname} ESMTP mailstead")));
+    let mut session = Session {
+        server,
+        conn,
+        remote,
+        state: State::default(),
+        tls: None,
+    };
+    loop {
+        let timeout = session.server.config.command_timeout;
+        let line = tokio::select! {
+            biased;
+            _ = shutdown.wait_for(|stop| *stop), if session.conn.buffered().is_empty() => {
+                session.conn.reply(&rep(codes::C421_SHUTTING_DOWN, format!("{hostname} shutting down")));
+                break;
+            }
+            line = session.conn.next_line(timeout) => line,
+        };
+        let line = match line {
+            Ok(l) => l,
+            Err(ReadError::Timeout) => {
+                session.conn.reply(&rep(codes::C421_TIMEOUT, format!("{hostname} timeout, closing")));
+                break;
+            }
+            Err(ReadError::Gone) => {
+                tracing::debug!("client went away");
+                return;
+            }
+        };
+        let flow = match line {
+            Line::TooLong => {
+                session.conn.reply(&rep(codes::C500_LINE_TOO_LONG, "line too long"));
+                session.bad_command()
+            }
+            Line::Text(bytes) => match parse_command(&bytes) {
+                Ok(command) => match crate::cmd::handle(&mut session, command).await {
+                    Ok(flow) => flow,
+                    Err(End::Gone) => return,
+                    Err(End::Closed) => break,
+                },
+                Err(e) => {
+                    session.conn.reply(&e.reply());
+                    session.bad_command()
+                }
+            },
+        };
+        if let Flow::Close = flow {
+            break;
+        }
+    }
+    session.conn.shutdown().await;
+}

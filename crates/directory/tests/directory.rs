@@ -63,7 +63,10 @@ async fn resolution_follows_account_alias_wildcard_catch_all_in_that_order() {
     let refused = d
         .add_alias("ext@example.org", &["someone@elsewhere.example".into()])
         .await;
-    assert!(matches!(refused, Err(DirectoryError::Refused(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(DirectoryError::Refused(_))),
+        "{refused:?}"
+    );
     let domain = d.find_domain("example.org").await.expect("domain");
     d.store()
         .create_alias(&mailstead_store::model::NewAlias {

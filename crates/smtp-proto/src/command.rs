@@ -251,7 +251,9 @@ pub struct RcptTo {
 }
 
 impl fmt::Display for MailFrom {
-    /// `MAIL FROM:<path>` followed by its parameters.
+    /// `MAIL FROM:<path>` followed by its parameters. `ENVID` and `AUTH` are
+    /// xtext-encoded; an empty one cannot be sent (`esmtp-value = 1*(...)`) and would not
+    /// re-parse.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "MAIL FROM:{}", self.reverse_path)?;
         if let Some(size) = self.size {

@@ -65,7 +65,10 @@ pub(crate) fn trace_headers(
     let date = now
         .format(&time::format_description::well_known::Rfc2822)
         .unwrap_or_default();
-    let mut h = format!("Return-Path: {}\r\n", mail_display_reverse_path(&tx.mail.reverse_path));
+    let mut h = format!(
+        "Return-Path: {}\r\n",
+        mail_display_reverse_path(&tx.mail.reverse_path)
+    );
     let ip = match ctx.remote.ip() {
         std::net::IpAddr::V4(v4) => format!("[{v4}]"),
         std::net::IpAddr::V6(v6) => format!("[IPv6:{v6}]"),
@@ -76,7 +79,10 @@ pub(crate) fn trace_headers(
         protocol(ctx, tx)
     ));
     if let Some(tls) = &ctx.tls {
-        h.push_str(&format!("\r\n\t(version={} cipher={})", tls.version, tls.cipher));
+        h.push_str(&format!(
+            "\r\n\t(version={} cipher={})",
+            tls.version, tls.cipher
+        ));
     }
     // As Postfix does: name the recipient only when there is one, so one copy serves all.
     if let [only] = tx.recipients.as_slice() {

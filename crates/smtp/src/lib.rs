@@ -89,7 +89,11 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     /// A server over these stores; `tls` enables STARTTLS.
-    pub fn new(config: SmtpConfig, stores: Stores, tls: Option<Arc<rustls::ServerConfig>>) -> Arc<Self> {
+    pub fn new(
+        config: SmtpConfig,
+        stores: Stores,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Arc<Self> {
         let limits = ConnectionLimits::new(config.max_connections, config.max_connections_per_ip);
         Arc::new(SmtpServer {
             directory: Directory::new(stores.meta.clone()),
@@ -120,7 +124,11 @@ impl SmtpServer {
     /// Accepts connections until `shutdown` turns true; each connection runs in its own
     /// task. Returns when the listener stops accepting; sessions still running keep going
     /// and are told `421` at their next command.
-    pub async fn serve(self: Arc<Self>, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         let mut next_id: u64 = rand::random::<u32>().into();
         loop {
             let accepted = tokio::select! {

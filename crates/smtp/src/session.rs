@@ -45,6 +45,8 @@ pub(crate) struct Conn {
     input: Vec<u8>,
     start: usize,
     output: Vec<u8>,
+    /// Longest wait for a write: a client that stops reading cannot hold the session.
+    write_timeout: Duration,
 }
 
 /// One command line read from the client.
@@ -56,12 +58,13 @@ pub(crate) enum Line {
 }
 
 impl Conn {
-    fn new(stream: Box<dyn Io>) -> Self {
+    fn new(stream: Box<dyn Io>, write_timeout: Duration) -> Self {
         Conn {
             stream: Some(stream),
             input: Vec::with_capacity(8192),
             start: 0,
             output: Vec::with_capacity(1024),
+            write_timeout,
         }
     }
 
@@ -70,14 +73,20 @@ impl Conn {
         self.output.extend_from_slice(&reply.encode());
     }
 
-    /// Writes queued replies.
+    /// Writes queued replies; a client that does not read them in time is gone.
     pub async fn flush(&mut self) -> Result<(), End> {
         if self.output.is_empty() {
             return Ok(());
         }
         let stream = self.stream.as_mut().ok_or(End::Gone)?;
-        stream.write_all(&self.output).await.map_err(|_| End::Gone)?;
-        stream.flush().await.map_err(|_| End::Gone)?;
+        let write = async {
+            stream.write_all(&self.output).await?;
+            stream.flush().await
+        };
+        match tokio::time::timeout(self.write_timeout, write).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => return Err(End::Gone),
+        }
         self.output.clear();
         Ok(())
     }
@@ -116,27 +125,33 @@ impl Conn {
 
     /// The next command line, or an error. Lines end at LF (a preceding CR is dropped);
     /// a line longer than [`MAX_COMMAND_LINE`] is read to its end and reported as too long.
+    /// The whole line must arrive within `timeout`, so trickling bytes cannot keep an
+    /// idle session open.
     pub async fn next_line(&mut self, timeout: Duration) -> Result<Line, ReadError> {
+        let deadline = tokio::time::Instant::now() + timeout;
         let mut discarding = false;
         loop {
             if let Some(pos) = self.buffered().iter().position(|&b| b == b'\n') {
                 let mut line = self.buffered()[..pos].to_vec();
                 self.consume(pos + 1);
-                if discarding || line.len() > MAX_COMMAND_LINE {
-                    return Ok(Line::TooLong);
-                }
+                // The limit counts the line without its CR (as `MAX_COMMAND_LINE` says).
                 if line.last() == Some(&b'\r') {
                     line.pop();
                 }
+                if discarding || line.len() > MAX_COMMAND_LINE {
+                    return Ok(Line::TooLong);
+                }
                 return Ok(Line::Text(line));
             }
-            if self.buffered().len() > MAX_COMMAND_LINE {
+            // `+ 1`: a line of exactly the limit may be buffered with its CR, LF to come.
+            if self.buffered().len() > MAX_COMMAND_LINE + 1 {
                 // Keep memory bounded: drop what we have and remember to refuse the line.
                 discarding = true;
                 let n = self.buffered().len();
                 self.consume(n);
             }
-            self.read_more(timeout).await?;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            self.read_more(left).await?;
         }
     }
 
@@ -215,8 +230,10 @@ impl Session {
     pub fn bad_command(&mut self) -> Flow {
         self.state.bad_commands += 1;
         if self.state.bad_commands >= self.server.config.max_bad_commands {
-            self.conn
-                .reply(&rep(codes::C421_TOO_MANY_ERRORS, format!("{} too many errors, closing", self.server.config.hostname)));
+            self.conn.reply(&rep(
+                codes::C421_TOO_MANY_ERRORS,
+                format!("{} too many errors, closing", self.server.config.hostname),
+            ));
             return Flow::Close;
         }
         Flow::Continue
@@ -231,7 +248,7 @@ pub(crate) async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
-    let mut conn = Conn::new(Box::new(stream));
+    let mut conn = Conn::new(Box::new(stream), server.config.command_timeout);
     let hostname = server.config.hostname.clone();
     let _guard = match server.limits.acquire(remote.ip()) {
         Ok(g) => g,
@@ -241,13 +258,19 @@ pub(crate) async fn run(
                 Refusal::PerIp => "too many connections from your address",
             };
             tracing::info!(why, "connection refused");
-            conn.reply(&rep(codes::C421_TOO_MANY_CONNECTIONS, format!("{hostname} {why}, try again later")));
+            conn.reply(&rep(
+                codes::C421_TOO_MANY_CONNECTIONS,
+                format!("{hostname} {why}, try again later"),
+            ));
             conn.shutdown().await;
             return;
         }
     };
     tracing::debug!("connected");
-    conn.reply(&rep(codes::C220_READY, format!("{hostname} ESMTP mailstead")));
+    conn.reply(&rep(
+        codes::C220_READY,
+        format!("{hostname} ESMTP mailstead"),
+    ));
     let mut session = Session {
         server,
         conn,
@@ -268,7 +291,10 @@ pub(crate) async fn run(
         let line = match line {
             Ok(l) => l,
             Err(ReadError::Timeout) => {
-                session.conn.reply(&rep(codes::C421_TIMEOUT, format!("{hostname} timeout, closing")));
+                session.conn.reply(&rep(
+                    codes::C421_TIMEOUT,
+                    format!("{hostname} timeout, closing"),
+                ));
                 break;
             }
             Err(ReadError::Gone) => {
@@ -278,7 +304,9 @@ pub(crate) async fn run(
         };
         let flow = match line {
             Line::TooLong => {
-                session.conn.reply(&rep(codes::C500_LINE_TOO_LONG, "line too long"));
+                session
+                    .conn
+                    .reply(&rep(codes::C500_LINE_TOO_LONG, "line too long"));
                 session.bad_command()
             }
             Line::Text(bytes) => match parse_command(&bytes) {

@@ -151,6 +151,19 @@ async fn refused_chunk_is_still_read_and_not_taken_as_commands() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_in_a_chunk_is_rejected_with_554_5_6_0() {
+    let server = TestServer::start().await;
+    let mut c = ready_for_alice(&server).await;
+    c.send_raw(&bdat(b"Subject: nul\r\n\r\n", false)).await;
+    assert_reply(&c.read_reply().await, 250, "2.0.0");
+    c.send_raw(&bdat(b"a\0b\r\n", true)).await;
+    assert_reply(&c.read_reply().await, 554, "5.6.0");
+    assert!(server.inbox("alice@example.org").await.is_empty());
+    assert_reply(&c.cmd("RCPT TO:<alice@example.org>").await, 503, "5.5.1");
+    assert_eq!(server.smtp.panics(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn size_limit_applies_across_chunks_with_552_5_3_4() {
     let server = TestServer::start_with(|cfg| cfg.max_message_size = 2048).await;
     let mut c = ready_for_alice(&server).await;
@@ -201,7 +214,10 @@ async fn pipelined_bdat_commands_in_one_write_are_answered_in_order() {
     }
     let (code, text) = c.read_reply().await;
     assert_reply(&(code, text.clone()), 250, "2.0.0");
-    assert!(text.contains("stored"), "the message is acknowledged last: {text:?}");
+    assert!(
+        text.contains("stored"),
+        "the message is acknowledged last: {text:?}"
+    );
     let (code, text) = c.read_reply().await;
     assert_reply(&(code, text.clone()), 250, "2.0.0");
     assert!(!text.contains("stored"), "NOOP: {text:?}");

@@ -21,7 +21,8 @@ async fn with_recipients(server: &TestServer, mail_params: &str, to: &[&str]) ->
     let mut c = server.smtp_client().await;
     assert_eq!(c.cmd("EHLO client.example").await.0, 250);
     assert_reply(
-        &c.cmd(&format!("MAIL FROM:<sender@example.com>{mail_params}")).await,
+        &c.cmd(&format!("MAIL FROM:<sender@example.com>{mail_params}"))
+            .await,
         250,
         "2.1.0",
     );
@@ -52,17 +53,24 @@ fn split_trace(raw: &[u8]) -> (String, &[u8]) {
             }
         }
     }
-    (String::from_utf8_lossy(&raw[..pos]).into_owned(), &raw[pos..])
+    (
+        String::from_utf8_lossy(&raw[..pos]).into_owned(),
+        &raw[pos..],
+    )
 }
 
 /// The one message in `user`'s INBOX.
-async fn only_message(server: &TestServer, user: &str) -> (mailstead_store::model::Message, Vec<u8>) {
+async fn only_message(
+    server: &TestServer,
+    user: &str,
+) -> (mailstead_store::model::Message, Vec<u8>) {
     let mut inbox = server.inbox(user).await;
     assert_eq!(inbox.len(), 1, "messages in {user}");
     inbox.remove(0)
 }
 
-const BODY: &[u8] = b"From: sender@example.com\r\nTo: alice@example.org\r\nSubject: test\r\n\r\nHello Alice.\r\n";
+const BODY: &[u8] =
+    b"From: sender@example.com\r\nTo: alice@example.org\r\nSubject: test\r\n\r\nHello Alice.\r\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivered_message_has_trace_headers_and_the_exact_body() {
@@ -71,12 +79,22 @@ async fn delivered_message_has_trace_headers_and_the_exact_body() {
     assert_eq!(c.cmd("DATA").await.0, 354);
     c.send_raw(BODY).await;
     c.send_raw(b".\r\n").await;
-    assert_reply(&c.read_reply().await, 250, "2.0.0");
+    let (code, reply) = c.read_reply().await;
+    assert_reply(&(code, reply.clone()), 250, "2.0.0");
     let (message, raw) = only_message(&server, "alice@example.org").await;
     let (trace, body) = split_trace(&raw);
     assert_eq!(body, BODY);
+    // The id in the reply is the one in the Received header, for tracing a message.
+    let id = reply.rsplit(' ').next().unwrap_or_default();
+    assert!(id.len() >= 8, "{reply:?}");
+    assert!(trace.contains(&format!(" id {id}")), "{id} not in {trace}");
     assert_eq!(message.size, raw.len() as u64);
-    assert!(trace.starts_with("Return-Path: <sender@example.com>\r\nReceived: from client.example ([127.0.0.1])"), "{trace}");
+    assert!(
+        trace.starts_with(
+            "Return-Path: <sender@example.com>\r\nReceived: from client.example ([127.0.0.1])"
+        ),
+        "{trace}"
+    );
     assert!(trace.contains("by mx.example.org "), "{trace}");
     assert!(trace.contains(" with ESMTP "), "{trace}");
     assert!(trace.contains("for <alice@example.org>;"), "{trace}");
@@ -152,7 +170,31 @@ async fn dot_stuffing_is_undone() {
     assert_reply(&c.read_reply().await, 250, "2.0.0");
     let (_, raw) = only_message(&server, "alice@example.org").await;
     let (_, body) = split_trace(&raw);
-    assert_eq!(body, b"Subject: dots\r\n\r\n.hidden\r\n..\r\n.\r\nmid.dle\r\n");
+    assert_eq!(
+        body,
+        b"Subject: dots\r\n\r\n.hidden\r\n..\r\n.\r\nmid.dle\r\n"
+    );
+    assert_eq!(server.smtp.panics(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn end_marker_split_across_writes_is_recognised() {
+    let server = TestServer::start().await;
+    let mut c = with_recipients(&server, "", &["alice@example.org"]).await;
+    assert_eq!(c.cmd("DATA").await.0, 354);
+    for piece in [
+        &b"Subject: split\r\n\r\nbody\r"[..],
+        b"\n.",
+        b"\r",
+        b"\nNOOP\r\n",
+    ] {
+        c.send_raw(piece).await;
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    assert_reply(&c.read_reply().await, 250, "2.0.0");
+    assert_reply(&c.read_reply().await, 250, "2.0.0");
+    let (_, raw) = only_message(&server, "alice@example.org").await;
+    assert_eq!(split_trace(&raw).1, b"Subject: split\r\n\r\nbody\r\n");
     assert_eq!(server.smtp.panics(), 0);
 }
 
@@ -161,7 +203,8 @@ async fn message_for_two_recipients_is_stored_once_as_one_blob() {
     let server = TestServer::start().await;
     let mut c = with_recipients(&server, "", &["alice@example.org", "bob@example.org"]).await;
     assert_eq!(c.cmd("DATA").await.0, 354);
-    c.send_raw(b"Subject: shared\r\n\r\nsame bytes\r\n.\r\n").await;
+    c.send_raw(b"Subject: shared\r\n\r\nsame bytes\r\n.\r\n")
+        .await;
     assert_reply(&c.read_reply().await, 250, "2.0.0");
     let (a, raw_a) = only_message(&server, "alice@example.org").await;
     let (b, raw_b) = only_message(&server, "bob@example.org").await;
@@ -217,7 +260,11 @@ async fn message_over_the_size_limit_is_refused_with_552_and_the_session_goes_on
     // The transaction is over, and the lines of the refused message were not commands.
     assert_reply(&c.cmd("RCPT TO:<alice@example.org>").await, 503, "5.5.1");
     let (code, text) = c
-        .send_mail("sender@example.com", &["alice@example.org"], "Subject: small\r\n\r\nok\r\n")
+        .send_mail(
+            "sender@example.com",
+            &["alice@example.org"],
+            "Subject: small\r\n\r\nok\r\n",
+        )
         .await;
     assert_reply(&(code, text), 250, "2.0.0");
     assert_eq!(server.inbox("alice@example.org").await.len(), 1);
@@ -262,7 +309,8 @@ async fn bare_lf_lines_are_stored_with_crlf() {
     let server = TestServer::start().await;
     let mut c = with_recipients(&server, "", &["alice@example.org"]).await;
     assert_eq!(c.cmd("DATA").await.0, 354);
-    c.send_raw(b"Subject: bare\n\nline one\nline two\r\n.\r\n").await;
+    c.send_raw(b"Subject: bare\n\nline one\nline two\r\n.\r\n")
+        .await;
     assert_reply(&c.read_reply().await, 250, "2.0.0");
     let (_, raw) = only_message(&server, "alice@example.org").await;
     let (_, body) = split_trace(&raw);
@@ -286,7 +334,10 @@ async fn bare_lf_dot_does_not_end_the_message_so_nothing_is_smuggled() {
     assert_reply(&c.cmd("NOOP").await, 250, "2.0.0");
     let (_, raw) = only_message(&server, "alice@example.org").await;
     let (_, body) = split_trace(&raw);
-    assert!(body.starts_with(b"Subject: one\r\n\r\nfirst\r\n"), "{body:?}");
+    assert!(
+        body.starts_with(b"Subject: one\r\n\r\nfirst\r\n"),
+        "{body:?}"
+    );
     assert!(body.ends_with(b"Subject: smuggled\r\n\r\n"), "{body:?}");
     assert!(server.inbox("bob@example.org").await.is_empty());
     assert_eq!(server.smtp.delivered(), 1);
@@ -328,6 +379,38 @@ async fn client_disconnecting_mid_data_leaves_nothing_stored() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_deliveries_to_one_mailbox_are_all_stored_with_distinct_uids() {
+    let server = TestServer::start().await;
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let addr = server.smtp_addr;
+        tasks.push(tokio::spawn(async move {
+            let mut c = SmtpClient::connect(addr).await;
+            assert_eq!(c.read_reply().await.0, 220);
+            c.send_mail(
+                "sender@example.com",
+                &["alice@example.org", "bob@example.org"],
+                &format!("Subject: parallel {i}\r\n\r\nbody {i}\r\n"),
+            )
+            .await
+        }));
+    }
+    for t in tasks {
+        let reply = t.await.expect("client task");
+        assert_reply(&reply, 250, "2.0.0");
+    }
+    for user in ["alice@example.org", "bob@example.org"] {
+        let inbox = server.inbox(user).await;
+        assert_eq!(inbox.len(), 12, "{user}");
+        let mut uids: Vec<_> = inbox.iter().map(|(m, _)| m.uid).collect();
+        uids.dedup();
+        assert_eq!(uids.len(), 12, "{user}: {uids:?}");
+    }
+    assert_eq!(server.smtp.delivered(), 12);
+    assert_eq!(server.smtp.panics(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transaction_is_reset_after_data() {
     let server = TestServer::start().await;
     let mut c = with_recipients(&server, "", &["alice@example.org"]).await;
@@ -346,6 +429,52 @@ async fn transaction_is_reset_after_data() {
     let (_, raw) = only_message(&server, "bob@example.org").await;
     assert!(raw.starts_with(b"Return-Path: <other@example.com>\r\n"));
     assert_eq!(server.smtp.delivered(), 2);
+    assert_eq!(server.smtp.panics(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_failure_is_answered_451_4_3_0_and_nothing_is_acknowledged() {
+    let server = TestServer::start().await;
+    // The blob store writes through `<root>/tmp/`; a file in its place makes every put fail.
+    let tmp = server.dir.path().join("blobs").join("tmp");
+    std::fs::remove_dir_all(&tmp).expect("remove tmp");
+    std::fs::write(&tmp, b"not a directory").expect("block tmp");
+    let mut c = with_recipients(&server, "", &["alice@example.org"]).await;
+    assert_eq!(c.cmd("DATA").await.0, 354);
+    c.send_raw(b"Subject: lost?\r\n\r\n.\r\n").await;
+    assert_reply(&c.read_reply().await, 451, "4.3.0");
+    assert_eq!(server.smtp.delivered(), 0);
+    assert!(server.inbox("alice@example.org").await.is_empty());
+    // The transaction is over; once the store works again, so does the next one.
+    assert_reply(&c.cmd("RCPT TO:<alice@example.org>").await, 503, "5.5.1");
+    std::fs::remove_file(&tmp).expect("unblock tmp");
+    std::fs::create_dir(&tmp).expect("tmp");
+    let (code, text) = c
+        .send_mail(
+            "sender@example.com",
+            &["alice@example.org"],
+            "Subject: retry\r\n\r\n",
+        )
+        .await;
+    assert_reply(&(code, text), 250, "2.0.0");
+    assert_eq!(server.inbox("alice@example.org").await.len(), 1);
+    assert_eq!(server.smtp.panics(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_a_message_in_progress_finish_then_says_421() {
+    let server = TestServer::start().await;
+    let mut c = with_recipients(&server, "", &["alice@example.org"]).await;
+    assert_eq!(c.cmd("DATA").await.0, 354);
+    c.send_raw(b"Subject: last one\r\n\r\n").await;
+    server.stop();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    c.send_raw(b"finished after the stop\r\n.\r\n").await;
+    assert_reply(&c.read_reply().await, 250, "2.0.0");
+    assert_reply(&c.read_reply().await, 421, "4.3.2");
+    assert!(c.closed().await);
+    let (_, raw) = only_message(&server, "alice@example.org").await;
+    assert!(raw.ends_with(b"\r\nfinished after the stop\r\n"));
     assert_eq!(server.smtp.panics(), 0);
 }
 

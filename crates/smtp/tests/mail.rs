@@ -66,7 +66,11 @@ async fn nested_mail_is_rejected_with_503() {
     c.send_raw(b"Subject: t\r\n\r\nbody\r\n.\r\n").await;
     assert_reply(&c.read_reply().await, 250, "2.0.0");
     let inbox = server.inbox("alice@example.org").await;
-    assert!(inbox[0].1.starts_with(b"Return-Path: <first@example.com>\r\n"));
+    assert!(
+        inbox[0]
+            .1
+            .starts_with(b"Return-Path: <first@example.com>\r\n")
+    );
     assert_eq!(server.smtp.panics(), 0);
 }
 
@@ -95,12 +99,14 @@ async fn huge_size_value_is_refused_without_overflow() {
     let server = TestServer::start().await;
     let mut c = greeted(&server).await;
     assert_reply(
-        &c.cmd("MAIL FROM:<sender@example.com> SIZE=18446744073709551615").await,
+        &c.cmd("MAIL FROM:<sender@example.com> SIZE=18446744073709551615")
+            .await,
         552,
         "5.3.4",
     );
     assert_reply(
-        &c.cmd("MAIL FROM:<sender@example.com> SIZE=99999999999999999999").await,
+        &c.cmd("MAIL FROM:<sender@example.com> SIZE=99999999999999999999")
+            .await,
         501,
         "5.5.4",
     );
@@ -154,7 +160,8 @@ async fn body_binarymime_is_refused_because_it_is_not_offered() {
     let server = TestServer::start().await;
     let mut c = greeted(&server).await;
     assert_reply(
-        &c.cmd("MAIL FROM:<sender@example.com> BODY=BINARYMIME").await,
+        &c.cmd("MAIL FROM:<sender@example.com> BODY=BINARYMIME")
+            .await,
         555,
         "5.5.4",
     );
@@ -179,7 +186,11 @@ async fn utf8_sender_without_smtputf8_is_rejected_with_553_5_6_7() {
     let server = TestServer::start().await;
     let mut c = greeted(&server).await;
     assert_reply(&c.cmd("MAIL FROM:<jösé@example.com>").await, 553, "5.6.7");
-    assert_reply(&c.cmd("MAIL FROM:<jose@bücher.example>").await, 553, "5.6.7");
+    assert_reply(
+        &c.cmd("MAIL FROM:<jose@bücher.example>").await,
+        553,
+        "5.6.7",
+    );
     assert_reply(&c.cmd("RCPT TO:<alice@example.org>").await, 503, "5.5.1");
     assert_eq!(server.smtp.panics(), 0);
 }
@@ -208,7 +219,8 @@ async fn dsn_ret_and_envid_are_accepted() {
     let server = TestServer::start().await;
     let mut c = greeted(&server).await;
     assert_reply(
-        &c.cmd("MAIL FROM:<sender@example.com> RET=HDRS ENVID=QQ314159+2Bx").await,
+        &c.cmd("MAIL FROM:<sender@example.com> RET=HDRS ENVID=QQ314159+2Bx")
+            .await,
         250,
         "2.1.0",
     );
@@ -237,13 +249,15 @@ async fn invalid_dsn_values_are_rejected_with_501() {
         "5.5.4",
     );
     assert_reply(
-        &c.cmd("MAIL FROM:<sender@example.com> RET=FULL RET=HDRS").await,
+        &c.cmd("MAIL FROM:<sender@example.com> RET=FULL RET=HDRS")
+            .await,
         501,
         "5.5.4",
     );
     assert_reply(&c.cmd("MAIL FROM:<sender@example.com>").await, 250, "2.1.0");
     assert_reply(
-        &c.cmd("RCPT TO:<alice@example.org> NOTIFY=NEVER,SUCCESS").await,
+        &c.cmd("RCPT TO:<alice@example.org> NOTIFY=NEVER,SUCCESS")
+            .await,
         501,
         "5.5.4",
     );

@@ -72,8 +72,10 @@ async fn batch_without_valid_recipient_ends_with_554_to_data() {
     let server = TestServer::start().await;
     let mut c = server.smtp_client().await;
     assert_eq!(c.cmd("EHLO client.example").await.0, 250);
-    c.send_raw(b"MAIL FROM:<sender@example.com>\r\nRCPT TO:<nobody@example.org>\r\nDATA\r\nNOOP\r\n")
-        .await;
+    c.send_raw(
+        b"MAIL FROM:<sender@example.com>\r\nRCPT TO:<nobody@example.org>\r\nDATA\r\nNOOP\r\n",
+    )
+    .await;
     assert_reply(&c.read_reply().await, 250, "2.1.0");
     assert_reply(&c.read_reply().await, 550, "5.1.1");
     assert_reply(&c.read_reply().await, 554, "5.5.0");
@@ -98,7 +100,8 @@ async fn ehlo_to_data_in_one_write_then_message_and_quit_in_another() {
     assert_reply(&c.read_reply().await, 250, "2.1.5");
     assert_eq!(c.read_reply().await.0, 354);
     // RFC 2920 §3.1: after 354 the client may send the message and what follows at once.
-    c.send_raw(b"Subject: at once\r\n\r\nbody\r\n.\r\nQUIT\r\n").await;
+    c.send_raw(b"Subject: at once\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+        .await;
     assert_reply(&c.read_reply().await, 250, "2.0.0");
     assert_reply(&c.read_reply().await, 221, "2.0.0");
     assert!(c.closed().await);
@@ -112,7 +115,10 @@ async fn two_bdat_transactions_and_quit_in_a_single_write() {
     let mut c = server.smtp_client().await;
     assert_eq!(c.cmd("EHLO client.example").await.0, 250);
     let mut wire = Vec::new();
-    for (rcpt, subject) in [("alice@example.org", "first"), ("bob@example.org", "second")] {
+    for (rcpt, subject) in [
+        ("alice@example.org", "first"),
+        ("bob@example.org", "second"),
+    ] {
         let message = format!("Subject: {subject}\r\n\r\nbody\r\n");
         wire.extend_from_slice(
             format!(

@@ -162,7 +162,10 @@ async fn alternative_domain_delivers_to_the_primary_account() {
     assert_reply(&c.cmd("RCPT TO:<alice@example.net>").await, 250, "2.1.5");
     assert_reply(&c.cmd("RCPT TO:<nobody@example.net>").await, 550, "5.1.1");
     finish_data(&mut c, "alternative").await;
-    assert_eq!(subjects(&server, "alice@example.org").await, ["alternative"]);
+    assert_eq!(
+        subjects(&server, "alice@example.org").await,
+        ["alternative"]
+    );
     assert_eq!(server.smtp.panics(), 0);
 }
 
@@ -174,7 +177,10 @@ async fn unknown_local_user_is_rejected_with_550_5_1_1() {
     // The transaction goes on with the valid recipients.
     assert_reply(&c.cmd("RCPT TO:<alice@example.org>").await, 250, "2.1.5");
     finish_data(&mut c, "after a refusal").await;
-    assert_eq!(subjects(&server, "alice@example.org").await, ["after a refusal"]);
+    assert_eq!(
+        subjects(&server, "alice@example.org").await,
+        ["after a refusal"]
+    );
     assert_eq!(server.smtp.panics(), 0);
 }
 
@@ -183,7 +189,11 @@ async fn non_local_domain_is_refused_with_554_5_7_1() {
     let server = TestServer::start().await;
     let mut c = in_transaction(&server).await;
     assert_reply(&c.cmd("RCPT TO:<victim@evil.example>").await, 554, "5.7.1");
-    assert_reply(&c.cmd("RCPT TO:<alice@example.org.evil.example>").await, 554, "5.7.1");
+    assert_reply(
+        &c.cmd("RCPT TO:<alice@example.org.evil.example>").await,
+        554,
+        "5.7.1",
+    );
     assert_reply(&c.cmd("RCPT TO:<alice@org>").await, 554, "5.7.1");
     // Nothing was accepted, so DATA has no recipients.
     assert_reply(&c.cmd("DATA").await, 554, "5.5.0");
@@ -271,7 +281,10 @@ async fn account_over_quota_is_deferred_with_452_4_2_2() {
     // Another recipient in the same transaction is not held up.
     assert_reply(&c.cmd("RCPT TO:<bob@example.org>").await, 250, "2.1.5");
     finish_data(&mut c, "bob only").await;
-    assert_eq!(subjects(&server, "alice@example.org").await, ["fills the quota"]);
+    assert_eq!(
+        subjects(&server, "alice@example.org").await,
+        ["fills the quota"]
+    );
     assert_eq!(subjects(&server, "bob@example.org").await, ["bob only"]);
     assert_eq!(server.smtp.panics(), 0);
 }
@@ -285,7 +298,10 @@ async fn too_many_recipients_are_deferred_with_452_4_5_3() {
     assert_reply(&c.cmd("RCPT TO:<bob@example.org>").await, 250, "2.1.5");
     assert_reply(&c.cmd("RCPT TO:<carol@example.org>").await, 452, "4.5.3");
     finish_data(&mut c, "two of three").await;
-    assert_eq!(subjects(&server, "alice@example.org").await, ["two of three"]);
+    assert_eq!(
+        subjects(&server, "alice@example.org").await,
+        ["two of three"]
+    );
     assert_eq!(subjects(&server, "bob@example.org").await, ["two of three"]);
     assert!(subjects(&server, "carol@example.org").await.is_empty());
     // The limit is per transaction: the next one takes carol.
@@ -300,6 +316,27 @@ async fn rcpt_before_mail_is_rejected_with_503() {
     let mut c = server.smtp_client().await;
     assert_eq!(c.cmd("EHLO client.example").await.0, 250);
     assert_reply(&c.cmd("RCPT TO:<alice@example.org>").await, 503, "5.5.1");
+    assert_eq!(server.smtp.panics(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dsn_parameters_after_helo_are_refused_with_555() {
+    let server = TestServer::start().await;
+    let mut c = server.smtp_client().await;
+    assert_eq!(c.cmd("HELO client.example").await.0, 250);
+    assert_reply(&c.cmd("MAIL FROM:<sender@example.com>").await, 250, "2.1.0");
+    assert_reply(
+        &c.cmd("RCPT TO:<alice@example.org> NOTIFY=NEVER").await,
+        555,
+        "5.5.4",
+    );
+    assert_reply(
+        &c.cmd("RCPT TO:<alice@example.org> ORCPT=rfc822;alice@example.org")
+            .await,
+        555,
+        "5.5.4",
+    );
+    assert_reply(&c.cmd("RCPT TO:<alice@example.org>").await, 250, "2.1.5");
     assert_eq!(server.smtp.panics(), 0);
 }
 
@@ -328,11 +365,18 @@ async fn bare_postmaster_goes_to_global_admins_when_no_postmaster_alias_exists()
     let mut c = in_transaction(&server).await;
     assert_reply(&c.cmd("RCPT TO:<Postmaster>").await, 250, "2.1.5");
     finish_data(&mut c, "to the postmaster").await;
-    assert_eq!(subjects(&server, "root@example.org").await, ["to the postmaster"]);
+    assert_eq!(
+        subjects(&server, "root@example.org").await,
+        ["to the postmaster"]
+    );
     assert!(subjects(&server, "alice@example.org").await.is_empty());
     // The domain form too.
     assert_reply(&c.cmd("MAIL FROM:<sender@example.com>").await, 250, "2.1.0");
-    assert_reply(&c.cmd("RCPT TO:<postmaster@example.org>").await, 250, "2.1.5");
+    assert_reply(
+        &c.cmd("RCPT TO:<postmaster@example.org>").await,
+        250,
+        "2.1.5",
+    );
     finish_data(&mut c, "again").await;
     assert_eq!(
         subjects(&server, "root@example.org").await,

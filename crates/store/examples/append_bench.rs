@@ -62,7 +62,10 @@ fn parse_args() -> Result<Options, BoxError> {
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value\n{USAGE}"));
+        let mut value = || {
+            args.next()
+                .ok_or_else(|| format!("{arg} needs a value\n{USAGE}"))
+        };
         match arg.as_str() {
             "--concurrency" => {
                 o.concurrency = value()?
@@ -128,7 +131,11 @@ async fn main() -> Result<(), BoxError> {
 /// One PostgreSQL run on a fresh database, dropped afterwards whatever happened.
 async fn postgres_run(admin_url: &str, c: usize, o: &Options) -> Result<(), BoxError> {
     let admin = connect(admin_url).await?;
-    let db = format!("mailstead_bench_{}_{:08x}", unix_now(), rand::random::<u32>());
+    let db = format!(
+        "mailstead_bench_{}_{:08x}",
+        unix_now(),
+        rand::random::<u32>()
+    );
     admin
         .batch_execute(&format!("CREATE DATABASE \"{db}\""))
         .await?;

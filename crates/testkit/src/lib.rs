@@ -112,7 +112,11 @@ impl TestServer {
     pub async fn inbox(&self, user: &str) -> Vec<(Message, Vec<u8>)> {
         let address: Address = user.parse().expect("address");
         let meta = &self.stores.meta;
-        let account = meta.account(&address).await.expect("store").expect("account");
+        let account = meta
+            .account(&address)
+            .await
+            .expect("store")
+            .expect("account");
         let inbox = meta
             .mailbox(account.id, "INBOX")
             .await
@@ -120,7 +124,13 @@ impl TestServer {
             .expect("inbox");
         let mut out = Vec::new();
         for m in meta.messages(inbox.id).await.expect("messages") {
-            let raw = self.stores.blobs.get(&m.blob_id).await.expect("blob").expect("blob present");
+            let raw = self
+                .stores
+                .blobs
+                .get(&m.blob_id)
+                .await
+                .expect("blob")
+                .expect("blob present");
             out.push((m, raw));
         }
         out
@@ -175,9 +185,12 @@ impl SmtpClient {
         let mut lines = Vec::new();
         loop {
             let line = self.read_line().await.expect("reply line before EOF");
-            let code: u16 = line.get(..3).and_then(|c| c.parse().ok()).unwrap_or_else(|| {
-                panic!("bad reply line {line:?}");
-            });
+            let code: u16 = line
+                .get(..3)
+                .and_then(|c| c.parse().ok())
+                .unwrap_or_else(|| {
+                    panic!("bad reply line {line:?}");
+                });
             lines.push(line.get(4..).unwrap_or("").to_string());
             if line.as_bytes().get(3) != Some(&b'-') {
                 return (code, lines.join("\n"));

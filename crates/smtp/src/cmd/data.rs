@@ -9,18 +9,24 @@ use crate::state::BodyMode;
 /// DATA: 354, then the dot-terminated message.
 pub(crate) async fn data(s: &mut Session) -> Result<Flow, End> {
     let Some(tx) = &s.state.transaction else {
-        s.conn.reply(&rep(codes::C503_BAD_SEQUENCE, "send MAIL first"));
+        s.conn
+            .reply(&rep(codes::C503_BAD_SEQUENCE, "send MAIL first"));
         return Ok(s.bad_command());
     };
     if tx.body_mode == BodyMode::Chunking {
-        s.conn.reply(&rep(codes::C503_BAD_SEQUENCE, "DATA after BDAT"));
+        s.conn
+            .reply(&rep(codes::C503_BAD_SEQUENCE, "DATA after BDAT"));
         return Ok(s.bad_command());
     }
     if tx.recipients.is_empty() {
-        s.conn.reply(&rep(codes::C554_TRANSACTION_FAILED, "no valid recipients"));
+        s.conn
+            .reply(&rep(codes::C554_TRANSACTION_FAILED, "no valid recipients"));
         return Ok(Flow::Continue);
     }
-    s.conn.reply(&rep(codes::C354_START_DATA, "end data with <CR><LF>.<CR><LF>"));
+    s.conn.reply(&rep(
+        codes::C354_START_DATA,
+        "end data with <CR><LF>.<CR><LF>",
+    ));
     let mut decoder = DataDecoder::new(s.server.config.max_message_size);
     loop {
         match decoder.feed(s.conn.buffered()) {
@@ -36,13 +42,19 @@ pub(crate) async fn data(s: &mut Session) -> Result<Flow, End> {
     }
     if decoder.too_big() {
         s.state.reset_transaction();
-        s.conn.reply(&rep(codes::C552_MESSAGE_TOO_BIG, "message exceeds the size limit"));
+        s.conn.reply(&rep(
+            codes::C552_MESSAGE_TOO_BIG,
+            "message exceeds the size limit",
+        ));
         return Ok(Flow::Continue);
     }
     if decoder.nul_seen() > 0 {
         // NUL is not text (RFC 5321 §2.3.8 / RFC 5322 §2.1); we do not offer BINARYMIME.
         s.state.reset_transaction();
-        s.conn.reply(&rep(codes::C554_CONTENT_REJECTED, "message contains NUL characters"));
+        s.conn.reply(&rep(
+            codes::C554_CONTENT_REJECTED,
+            "message contains NUL characters",
+        ));
         return Ok(Flow::Continue);
     }
     let message = decoder.take_message();
@@ -59,7 +71,11 @@ pub(crate) async fn bdat(s: &mut Session, size: u64, last: bool) -> Result<Flow,
         .as_ref()
         .is_some_and(|t| !t.recipients.is_empty() && !t.too_big);
     let max = s.server.config.max_message_size;
-    let already = s.state.transaction.as_ref().map_or(0, |t| t.chunks.len() as u64);
+    let already = s
+        .state
+        .transaction
+        .as_ref()
+        .map_or(0, |t| t.chunks.len() as u64);
     let fits = already.saturating_add(size) <= max;
     let mut remaining = size;
     let mut chunk = Vec::new();
@@ -75,11 +91,13 @@ pub(crate) async fn bdat(s: &mut Session, size: u64, last: bool) -> Result<Flow,
         remaining -= take as u64;
     }
     let Some(tx) = s.state.transaction.as_mut() else {
-        s.conn.reply(&rep(codes::C503_BAD_SEQUENCE, "send MAIL first"));
+        s.conn
+            .reply(&rep(codes::C503_BAD_SEQUENCE, "send MAIL first"));
         return Ok(s.bad_command());
     };
     if tx.recipients.is_empty() {
-        s.conn.reply(&rep(codes::C554_TRANSACTION_FAILED, "no valid recipients"));
+        s.conn
+            .reply(&rep(codes::C554_TRANSACTION_FAILED, "no valid recipients"));
         return Ok(Flow::Continue);
     }
     tx.body_mode = BodyMode::Chunking;
@@ -92,10 +110,16 @@ pub(crate) async fn bdat(s: &mut Session, size: u64, last: bool) -> Result<Flow,
     }
     if !last {
         if tx.too_big {
-            s.conn.reply(&rep(codes::C552_MESSAGE_TOO_BIG, "message exceeds the size limit"));
+            s.conn.reply(&rep(
+                codes::C552_MESSAGE_TOO_BIG,
+                "message exceeds the size limit",
+            ));
             s.state.reset_transaction();
         } else {
-            s.conn.reply(&rep(codes::C250_CHUNK_OK, format!("{size} octets received")));
+            s.conn.reply(&rep(
+                codes::C250_CHUNK_OK,
+                format!("{size} octets received"),
+            ));
         }
         return Ok(Flow::Continue);
     }
@@ -103,12 +127,18 @@ pub(crate) async fn bdat(s: &mut Session, size: u64, last: bool) -> Result<Flow,
     let message = std::mem::take(&mut tx.chunks);
     if tx_too_big {
         s.state.reset_transaction();
-        s.conn.reply(&rep(codes::C552_MESSAGE_TOO_BIG, "message exceeds the size limit"));
+        s.conn.reply(&rep(
+            codes::C552_MESSAGE_TOO_BIG,
+            "message exceeds the size limit",
+        ));
         return Ok(Flow::Continue);
     }
     if message.contains(&0) {
         s.state.reset_transaction();
-        s.conn.reply(&rep(codes::C554_CONTENT_REJECTED, "message contains NUL characters"));
+        s.conn.reply(&rep(
+            codes::C554_CONTENT_REJECTED,
+            "message contains NUL characters",
+        ));
         return Ok(Flow::Continue);
     }
     finish(s, message).await
@@ -134,23 +164,35 @@ async fn read_data(s: &mut Session) -> Result<(), End> {
 /// Delivers the complete message and answers: `250` only once it is durable.
 async fn finish(s: &mut Session, body: Vec<u8>) -> Result<Flow, End> {
     let Some(tx) = s.state.transaction.take() else {
-        s.conn.reply(&rep(codes::C503_BAD_SEQUENCE, "no transaction"));
+        s.conn
+            .reply(&rep(codes::C503_BAD_SEQUENCE, "no transaction"));
         return Ok(Flow::Continue);
     };
     let ctx = crate::deliver::Context {
-        helo: s.state.greeting.as_ref().map(|g| g.domain.clone()).unwrap_or_default(),
+        helo: s
+            .state
+            .greeting
+            .as_ref()
+            .map(|g| g.domain.clone())
+            .unwrap_or_default(),
         extended: s.state.greeting.as_ref().is_some_and(|g| g.extended),
         remote: s.remote,
         tls: s.tls.clone(),
     };
     match crate::deliver::deliver(&s.server, &tx, &ctx, body).await {
         Ok(id) => {
-            s.server.delivered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            s.conn.reply(&rep(codes::C250_QUEUED, format!("ok: stored as {id}")));
+            s.server
+                .delivered
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            s.conn
+                .reply(&rep(codes::C250_QUEUED, format!("ok: stored as {id}")));
         }
         Err(e) => {
             tracing::error!(error = %e, "delivery failed");
-            s.conn.reply(&rep(codes::C451_LOCAL_ERROR, "temporary local problem, try again later"));
+            s.conn.reply(&rep(
+                codes::C451_LOCAL_ERROR,
+                "temporary local problem, try again later",
+            ));
         }
     }
     Ok(Flow::Continue)

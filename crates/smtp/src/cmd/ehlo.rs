@@ -9,7 +9,10 @@ use crate::state::Greeting;
 /// Handles EHLO (`extended`) or HELO.
 pub(crate) fn ehlo(s: &mut Session, domain: String, extended: bool) -> Flow {
     if domain.trim().is_empty() {
-        s.conn.reply(&rep(codes::C501_SYNTAX, "a domain or address literal is required"));
+        s.conn.reply(&rep(
+            codes::C501_SYNTAX,
+            "a domain or address literal is required",
+        ));
         return s.bad_command();
     }
     // §4.1.4: EHLO in the middle of a transaction resets it, as RSET would.
@@ -20,7 +23,9 @@ pub(crate) fn ehlo(s: &mut Session, domain: String, extended: bool) -> Flow {
     });
     let hostname = s.server.config.hostname.clone();
     if !extended {
-        s.conn.reply(&rep(codes::C250_OK, format!("{hostname} hello {domain}")));
+        // RFC 2034 §3: the HELO reply, like the EHLO reply, carries no enhanced code.
+        s.conn
+            .reply(&rep(codes::C250_EHLO, format!("{hostname} hello {domain}")));
         return Flow::Continue;
     }
     let mut capabilities = vec![

@@ -9,12 +9,14 @@ use crate::state::{BodyMode, Transaction};
 /// Starts a transaction.
 pub(crate) fn mail(s: &mut Session, mail: MailFrom) -> Flow {
     let Some(greeting) = &s.state.greeting else {
-        s.conn.reply(&rep(codes::C503_BAD_SEQUENCE, "send EHLO or HELO first"));
+        s.conn
+            .reply(&rep(codes::C503_BAD_SEQUENCE, "send EHLO or HELO first"));
         return s.bad_command();
     };
     let extended = greeting.extended;
     if s.state.transaction.is_some() {
-        s.conn.reply(&rep(codes::C503_BAD_SEQUENCE, "nested MAIL command"));
+        s.conn
+            .reply(&rep(codes::C503_BAD_SEQUENCE, "nested MAIL command"));
         return s.bad_command();
     }
     let uses_extensions = mail.size.is_some()
@@ -30,7 +32,10 @@ pub(crate) fn mail(s: &mut Session, mail: MailFrom) -> Flow {
         return s.bad_command();
     }
     if mail.requiretls {
-        s.conn.reply(&rep(codes::C555_UNKNOWN_PARAMETER, "REQUIRETLS is not supported"));
+        s.conn.reply(&rep(
+            codes::C555_UNKNOWN_PARAMETER,
+            "REQUIRETLS is not supported",
+        ));
         return s.bad_command();
     }
     if let Some(size) = mail.size
@@ -46,7 +51,10 @@ pub(crate) fn mail(s: &mut Session, mail: MailFrom) -> Flow {
         return Flow::Continue;
     }
     if mail.body == Some(Body::BinaryMime) {
-        s.conn.reply(&rep(codes::C555_UNKNOWN_PARAMETER, "BINARYMIME is not supported"));
+        s.conn.reply(&rep(
+            codes::C555_UNKNOWN_PARAMETER,
+            "BINARYMIME is not supported",
+        ));
         return s.bad_command();
     }
     // RFC 6531 §3.4: a UTF-8 address needs SMTPUTF8 on MAIL.

@@ -16,7 +16,8 @@ pub(crate) fn vrfy(s: &mut Session) -> Flow {
 
 /// EXPN: lists are not disclosed.
 pub(crate) fn expn(s: &mut Session) -> Flow {
-    s.conn.reply(&rep(codes::C502_NOT_IMPLEMENTED, "EXPN is not available"));
+    s.conn
+        .reply(&rep(codes::C502_NOT_IMPLEMENTED, "EXPN is not available"));
     Flow::Continue
 }
 

@@ -11,24 +11,39 @@ use crate::state::Recipient;
 /// Checks and records a recipient.
 pub(crate) async fn rcpt(s: &mut Session, rcpt: RcptTo) -> Result<Flow, End> {
     let Some(tx) = &s.state.transaction else {
-        s.conn.reply(&rep(codes::C503_BAD_SEQUENCE, "send MAIL first"));
+        s.conn
+            .reply(&rep(codes::C503_BAD_SEQUENCE, "send MAIL first"));
         return Ok(s.bad_command());
     };
     if tx.recipients.len() >= s.server.config.max_recipients {
         // RFC 5321 §4.5.3.1.10: 452 for too many recipients; the client sends the rest later.
-        s.conn.reply(&rep(codes::C452_TOO_MANY_RECIPIENTS, "too many recipients"));
+        s.conn
+            .reply(&rep(codes::C452_TOO_MANY_RECIPIENTS, "too many recipients"));
         return Ok(Flow::Continue);
+    }
+    // As for MAIL: DSN parameters (RFC 3461) exist only after EHLO.
+    let extended = s.state.greeting.as_ref().is_some_and(|g| g.extended);
+    if !extended && (rcpt.notify.is_some() || rcpt.orcpt.is_some()) {
+        s.conn.reply(&rep(
+            codes::C555_UNKNOWN_PARAMETER,
+            "parameters need EHLO, not HELO",
+        ));
+        return Ok(s.bad_command());
     }
     let smtputf8 = tx.mail.smtputf8;
     let path = &rcpt.forward_path;
     if !smtputf8 && (!path.local_part.is_ascii() || !path.domain.is_ascii()) {
-        s.conn.reply(&rep(codes::C553_SMTPUTF8_REQUIRED, "UTF-8 recipient without SMTPUTF8"));
+        s.conn.reply(&rep(
+            codes::C553_SMTPUTF8_REQUIRED,
+            "UTF-8 recipient without SMTPUTF8",
+        ));
         return Ok(s.bad_command());
     }
     let address = match recipient_address(&s.server, &rcpt).await {
         Ok(Target::Local(a)) => a,
         Ok(Target::NotLocal) => {
-            s.conn.reply(&rep(codes::C554_RELAY_DENIED, "relay access denied"));
+            s.conn
+                .reply(&rep(codes::C554_RELAY_DENIED, "relay access denied"));
             return Ok(s.bad_command());
         }
         Ok(Target::Impossible) => {
@@ -46,13 +61,19 @@ pub(crate) async fn rcpt(s: &mut Session, rcpt: RcptTo) -> Result<Flow, End> {
         // account or alias of that name, the global administrators receive it.
         match s.server.stores.meta.list_accounts(None).await {
             Ok(all) => {
-                resolution.accounts = all.into_iter().filter(|a| a.global_admin && a.enabled).collect();
+                resolution.accounts = all
+                    .into_iter()
+                    .filter(|a| a.global_admin && a.enabled)
+                    .collect();
             }
             Err(e) => return Ok(temporary(s, e)),
         }
     }
     if resolution.is_empty() {
-        s.conn.reply(&rep(codes::C550_NO_SUCH_USER, format!("<{address}>: no such user")));
+        s.conn.reply(&rep(
+            codes::C550_NO_SUCH_USER,
+            format!("<{address}>: no such user"),
+        ));
         return Ok(s.bad_command());
     }
     if !resolution.external.is_empty() {
@@ -67,7 +88,10 @@ pub(crate) async fn rcpt(s: &mut Session, rcpt: RcptTo) -> Result<Flow, End> {
         return Ok(Flow::Continue);
     }
     if resolution.accounts.is_empty() {
-        s.conn.reply(&rep(codes::C550_MAILBOX_DISABLED, format!("<{address}>: mailbox disabled")));
+        s.conn.reply(&rep(
+            codes::C550_MAILBOX_DISABLED,
+            format!("<{address}>: mailbox disabled"),
+        ));
         return Ok(s.bad_command());
     }
     // Quota: refuse (temporarily) only when every account this address reaches is full;
@@ -84,7 +108,10 @@ pub(crate) async fn rcpt(s: &mut Session, rcpt: RcptTo) -> Result<Flow, End> {
         }
     }
     if !room {
-        s.conn.reply(&rep(codes::C452_INSUFFICIENT_STORAGE, format!("<{address}>: mailbox full")));
+        s.conn.reply(&rep(
+            codes::C452_INSUFFICIENT_STORAGE,
+            format!("<{address}>: mailbox full"),
+        ));
         return Ok(Flow::Continue);
     }
     tracing::debug!(rcpt = %address, accounts = resolution.accounts.len(), "RCPT");
@@ -139,6 +166,9 @@ async fn recipient_address(
 /// Logs a store failure once and answers 451.
 pub(crate) fn temporary(s: &mut Session, e: impl std::error::Error) -> Flow {
     tracing::error!(error = %e, "temporary failure");
-    s.conn.reply(&rep(codes::C451_LOCAL_ERROR, "temporary local problem, try again later"));
+    s.conn.reply(&rep(
+        codes::C451_LOCAL_ERROR,
+        "temporary local problem, try again later",
+    ));
     Flow::Continue
 }

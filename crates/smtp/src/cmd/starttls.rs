@@ -10,15 +10,21 @@ use crate::state::State;
 /// transaction; the client must send EHLO again).
 pub(crate) async fn starttls(s: &mut Session) -> Result<Flow, End> {
     let Some(config) = s.server.tls.clone() else {
-        s.conn.reply(&rep(codes::C454_TLS_UNAVAILABLE, "TLS not available"));
+        s.conn
+            .reply(&rep(codes::C454_TLS_UNAVAILABLE, "TLS not available"));
         return Ok(Flow::Continue);
     };
     if s.tls.is_some() {
-        s.conn.reply(&rep(codes::C503_BAD_SEQUENCE, "TLS already active"));
+        s.conn
+            .reply(&rep(codes::C503_BAD_SEQUENCE, "TLS already active"));
         return Ok(s.bad_command());
     }
-    s.conn.reply(&rep(codes::C220_READY_FOR_TLS, "ready to start TLS"));
-    let info = s.conn.upgrade(config, s.server.config.command_timeout).await?;
+    s.conn
+        .reply(&rep(codes::C220_READY_FOR_TLS, "ready to start TLS"));
+    let info = s
+        .conn
+        .upgrade(config, s.server.config.command_timeout)
+        .await?;
     tracing::debug!(version = %info.version, cipher = %info.cipher, "TLS established");
     s.tls = Some(info);
     let bad = s.state.bad_commands;

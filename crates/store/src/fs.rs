@@ -1,12 +1,26 @@
 //! Filesystem blob store: `<root>/ab/cd/<sha256 hex>`.
 //!
-//! Durability (design invariant 1): content is written to `<root>/tmp/<random>`, fsynced,
-//! renamed into place, and the destination directory is fsynced (and, when it had to be
-//! created, its parents too), so a blob whose `put` returned survives a crash. A crash
-//! before the rename leaves only a temp file, removed at the next open.
+//! Durability (design invariant 1), with batching: a `put` writes its content to
+//! `<root>/tmp/<random>` and hands it to the store's syncer thread. The syncer takes every
+//! put queued at that moment (up to [`MAX_BATCH`]) and, for the whole batch:
+//! 1. `syncfs` — the content of every temp file is on disk;
+//! 2. renames each temp file to its content-addressed name;
+//! 3. `syncfs` again — the new names are on disk;
+//!
+//! and only then answers the puts. Content is durable before its name exists, so a name
+//! never points at partial content, and two `syncfs` calls serve a whole batch instead of
+//! two or more `fsync`s per message (measured: the blob put was ~75% of a delivery's time
+//! before batching).
+//!
+//! Deduplication: content already stored is not written again. A name that exists but
+//! whose batch has not finished its second `syncfs` is not trusted (see `pending`), so a
+//! put never returns before its blob is durable. A crash before the rename leaves only temp
+//! files, removed at the next open.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use mailstead_types::BlobId;
@@ -14,10 +28,32 @@ use sha2::{Digest, Sha256};
 
 use crate::{BlobStore, Result, StoreError};
 
+/// Most puts made durable together.
+pub const MAX_BATCH: usize = 256;
+
 /// Blob store on a local directory.
 #[derive(Debug, Clone)]
 pub struct FsBlobStore {
     root: PathBuf,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    /// Queue to the syncer thread (the thread ends when the last store clone is dropped).
+    jobs: Mutex<std::sync::mpsc::Sender<Job>>,
+    /// Blob ids whose batch has not finished; their files may exist but are not durable yet.
+    pending: Mutex<HashMap<BlobId, usize>>,
+    /// Batches made durable (for tests and benchmarks).
+    batches: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Debug)]
+struct Job {
+    id: BlobId,
+    tmp: PathBuf,
+    dest: PathBuf,
+    done: tokio::sync::oneshot::Sender<std::result::Result<(), String>>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -25,13 +61,6 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
         path: path.display().to_string(),
         source,
     }
-}
-
-/// Opens a directory for fsync (Linux allows fsync on a read-only directory handle).
-fn sync_dir(dir: &Path) -> Result<()> {
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err(dir))
 }
 
 /// The SHA-256 of `data` as a [`BlobId`].
@@ -45,21 +74,42 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
         .map_err(|e| StoreError::Task(e.to_string()))?
 }
 
+/// Locks a mutex; a poisoned lock means a panic elsewhere while holding it, and every
+/// critical section here leaves the data consistent, so the value is still usable.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl FsBlobStore {
-    /// Opens (creating) the blob directory and removes temp files left by a crash.
+    /// Opens (creating) the blob directory, removes temp files left by a crash, and starts
+    /// the syncer thread.
     pub async fn open(root: &Path) -> Result<Self> {
         let root = root.to_path_buf();
+        let root2 = root.clone();
         blocking(move || {
-            let tmp = root.join("tmp");
+            let tmp = root2.join("tmp");
             std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
             for entry in std::fs::read_dir(&tmp).map_err(io_err(&tmp))? {
                 let entry = entry.map_err(io_err(&tmp))?;
                 // Leftovers of an interrupted put: never acknowledged, safe to drop.
                 let _ = std::fs::remove_file(entry.path());
             }
-            Ok(FsBlobStore { root })
+            Ok(())
         })
-        .await
+        .await?;
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let shared = Arc::new(Shared {
+            jobs: Mutex::new(tx),
+            pending: Mutex::new(HashMap::new()),
+            batches: std::sync::atomic::AtomicU64::new(0),
+        });
+        let thread_root = root.clone();
+        let thread_shared = Arc::downgrade(&shared);
+        std::thread::Builder::new()
+            .name("mailstead-blob-sync".into())
+            .spawn(move || syncer(thread_root, rx, thread_shared))
+            .map_err(io_err(&root))?;
+        Ok(FsBlobStore { root, shared })
     }
 
     /// Where the blob with this id lives.
@@ -68,32 +118,112 @@ impl FsBlobStore {
         self.root.join(&hex[0..2]).join(&hex[2..4]).join(hex)
     }
 
-    fn put_blocking(&self, data: &[u8]) -> Result<BlobId> {
+    /// Batches made durable so far.
+    #[doc(hidden)]
+    pub fn batches(&self) -> u64 {
+        self.shared
+            .batches
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Writes `data` to a temp file unless a durable copy exists. Returns the job to hand
+    /// to the syncer, or `None` when nothing is to be done.
+    fn stage(&self, data: &[u8]) -> Result<(BlobId, Option<(PathBuf, PathBuf)>)> {
         let id = blob_id_of(data);
         let dest = self.path_of(&id);
-        if dest.exists() {
-            return Ok(id);
-        }
-        let tmp_dir = self.root.join("tmp");
-        let tmp = tmp_dir.join(format!("{}.{}", id.to_hex(), rand::random::<u64>()));
         {
-            let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-            f.write_all(data).map_err(io_err(&tmp))?;
-            f.sync_all().map_err(io_err(&tmp))?;
-        }
-        let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
-        if !dir.exists() {
-            std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-            // New directory entries must be durable too: ab/ in root, cd/ in ab/.
-            if let Some(parent) = dir.parent() {
-                sync_dir(parent)?;
+            // Holding the lock while looking: a batch marks its ids pending before it
+            // renames, so an existing name outside `pending` is durable.
+            let mut pending = lock(&self.shared.pending);
+            if !pending.contains_key(&id) && dest.exists() {
+                return Ok((id, None));
             }
-            sync_dir(&self.root)?;
+            *pending.entry(id).or_insert(0) += 1;
         }
-        std::fs::rename(&tmp, &dest).map_err(io_err(&dest))?;
-        sync_dir(&dir)?;
-        Ok(id)
+        let tmp = self
+            .root
+            .join("tmp")
+            .join(format!("{}.{}", id.to_hex(), rand::random::<u64>()));
+        let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(data));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            self.unpend(&id);
+            return Err(io_err(&tmp)(e));
+        }
+        Ok((id, Some((tmp, dest))))
     }
+
+    fn unpend(&self, id: &BlobId) {
+        unpend(&self.shared, id);
+    }
+}
+
+fn unpend(shared: &Shared, id: &BlobId) {
+    let mut pending = lock(&shared.pending);
+    if let Some(n) = pending.get_mut(id) {
+        *n -= 1;
+        if *n == 0 {
+            pending.remove(id);
+        }
+    }
+}
+
+/// The syncer thread: makes queued puts durable in batches.
+fn syncer(root: PathBuf, rx: std::sync::mpsc::Receiver<Job>, shared: std::sync::Weak<Shared>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = commit_batch(&root, &batch);
+        let shared = shared.upgrade();
+        for (job, result) in batch.into_iter().zip(results) {
+            if let Some(s) = &shared {
+                unpend(s, &job.id);
+            }
+            let _ = job.done.send(result);
+        }
+        if let Some(s) = &shared {
+            s.batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+/// syncfs → renames → syncfs; one result per job.
+fn commit_batch(root: &Path, batch: &[Job]) -> Vec<std::result::Result<(), String>> {
+    let fail_all = |why: String| batch.iter().map(|_| Err(why.clone())).collect();
+    let dir = match std::fs::File::open(root) {
+        Ok(d) => d,
+        Err(e) => return fail_all(format!("open {}: {e}", root.display())),
+    };
+    if let Err(e) = rustix::fs::syncfs(&dir) {
+        for job in batch {
+            let _ = std::fs::remove_file(&job.tmp);
+        }
+        return fail_all(format!("syncfs {}: {e}", root.display()));
+    }
+    let mut results: Vec<std::result::Result<(), String>> = batch
+        .iter()
+        .map(|job| {
+            let parent = job.dest.parent().unwrap_or(root);
+            std::fs::create_dir_all(parent)
+                .and_then(|()| std::fs::rename(&job.tmp, &job.dest))
+                .map_err(|e| {
+                    let _ = std::fs::remove_file(&job.tmp);
+                    format!("rename to {}: {e}", job.dest.display())
+                })
+        })
+        .collect();
+    if let Err(e) = rustix::fs::syncfs(&dir) {
+        let why = format!("syncfs {}: {e}", root.display());
+        for r in &mut results {
+            *r = Err(why.clone());
+        }
+    }
+    results
 }
 
 #[async_trait]
@@ -101,7 +231,29 @@ impl BlobStore for FsBlobStore {
     async fn put(&self, data: &[u8]) -> Result<BlobId> {
         let this = self.clone();
         let data = data.to_vec();
-        blocking(move || this.put_blocking(&data)).await
+        let (id, staged) = blocking(move || this.stage(&data)).await?;
+        let Some((tmp, dest)) = staged else {
+            return Ok(id);
+        };
+        let (done, wait) = tokio::sync::oneshot::channel();
+        let job = Job {
+            id,
+            tmp: tmp.clone(),
+            dest: dest.clone(),
+            done,
+        };
+        if lock(&self.shared.jobs).send(job).is_err() {
+            self.unpend(&id);
+            return Err(StoreError::Task("blob syncer thread is gone".into()));
+        }
+        match wait.await {
+            Ok(Ok(())) => Ok(id),
+            Ok(Err(why)) => Err(StoreError::Io {
+                path: dest.display().to_string(),
+                source: std::io::Error::other(why),
+            }),
+            Err(_) => Err(StoreError::Task("blob syncer thread is gone".into())),
+        }
     }
 
     async fn get(&self, id: &BlobId) -> Result<Option<Vec<u8>>> {
@@ -168,5 +320,58 @@ impl BlobStore for FsBlobStore {
             Ok(out)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_puts_share_batches_and_all_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..200u32 {
+            let s = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let data = format!("message {i}").into_bytes();
+                let id = s.put(&data).await.unwrap();
+                (id, data)
+            }));
+        }
+        for t in tasks {
+            let (id, data) = t.await.unwrap();
+            assert_eq!(store.get(&id).await.unwrap(), Some(data));
+        }
+        assert!(
+            store.batches() < 200,
+            "no batching: {} batches",
+            store.batches()
+        );
+        assert!(lock(&store.shared.pending).is_empty());
+        let tmp_left = std::fs::read_dir(dir.path().join("tmp")).unwrap().count();
+        assert_eq!(tmp_left, 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn same_content_in_flight_twice_is_stored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).await.unwrap();
+        let (a, b) = tokio::join!(store.put(b"same"), store.put(b"same"));
+        assert_eq!(a.unwrap(), b.unwrap());
+        assert_eq!(store.list().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn open_clears_leftover_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("tmp")).unwrap();
+        std::fs::write(dir.path().join("tmp/half-written"), b"par").unwrap();
+        let _store = FsBlobStore::open(dir.path()).await.unwrap();
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
     }
 }

@@ -15,8 +15,9 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use mailstead_store::{BlobBackend, MetaBackend};
+use mailstead_store::{BlobBackend, BlobStore, MetaBackend, MetaStore};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_mailstead");
@@ -256,33 +257,64 @@ impl Install {
     }
 
     /// Like [`Install::inbox`] for any mailbox.
+    ///
+    /// File blobs are read straight from `data/blobs/ab/cd/<sha256>`: opening the fs blob
+    /// store would clear `blobs/tmp`, where the running server writes blobs in flight.
     pub fn mailbox(&self, address: &str, mailbox: &str) -> Vec<StoredMessage> {
         let (meta_backend, blob_backend) = self.store_backends();
         let address: mailstead_types::Address = address.parse().expect("address");
         block_on(async move {
-            let stores = mailstead_store::open(&meta_backend, &blob_backend)
-                .await
-                .expect("open the store");
-            let account = stores
-                .meta
+            let (meta, pg_blobs): (Arc<dyn MetaStore>, Option<Arc<dyn BlobStore>>) =
+                match (&meta_backend, &blob_backend) {
+                    (MetaBackend::Sqlite { path, readers }, BlobBackend::Fs { .. }) => (
+                        Arc::new(
+                            mailstead_store::sqlite::SqliteStore::open(path, *readers)
+                                .await
+                                .expect("open the SQLite store"),
+                        ),
+                        None,
+                    ),
+                    (MetaBackend::Postgres { .. }, BlobBackend::Postgres) => {
+                        let stores = mailstead_store::open(&meta_backend, &blob_backend)
+                            .await
+                            .expect("open the PostgreSQL store");
+                        (stores.meta, Some(stores.blobs))
+                    }
+                    other => panic!("backend combination not supported by the tests: {other:?}"),
+                };
+            let account = meta
                 .account(&address)
                 .await
                 .expect("account lookup")
                 .unwrap_or_else(|| panic!("no account {address}"));
-            let mbox = stores
-                .meta
+            let mbox = meta
                 .mailbox(account.id, mailbox)
                 .await
                 .expect("mailbox lookup")
                 .unwrap_or_else(|| panic!("{address} has no {mailbox}"));
             let mut out = Vec::new();
-            for m in stores.meta.messages(mbox.id).await.expect("messages") {
-                let bytes = stores
-                    .blobs
-                    .get(&m.blob_id)
-                    .await
-                    .expect("read blob")
-                    .unwrap_or_else(|| panic!("message uid {} of {address} has no blob", m.uid.0));
+            for m in meta.messages(mbox.id).await.expect("messages") {
+                let hex = m.blob_id.to_hex();
+                let bytes = match (&pg_blobs, &blob_backend) {
+                    (Some(blobs), _) => blobs.get(&m.blob_id).await.expect("read blob"),
+                    (None, BlobBackend::Fs { path }) => {
+                        let file = path.join(&hex[0..2]).join(&hex[2..4]).join(&hex);
+                        match std::fs::read(&file) {
+                            Ok(b) => Some(b),
+                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                            Err(e) => panic!("read {}: {e}", file.display()),
+                        }
+                    }
+                    (None, BlobBackend::Postgres) => unreachable!(),
+                };
+                let bytes = bytes.unwrap_or_else(|| {
+                    panic!("message uid {} of {address} has no blob {hex}", m.uid.0)
+                });
+                assert_eq!(
+                    Sha256::digest(&bytes).as_slice(),
+                    m.blob_id.0.as_slice(),
+                    "blob {hex} does not match its hash (torn or altered)"
+                );
                 assert_eq!(
                     bytes.len() as u64,
                     m.size,
@@ -291,7 +323,7 @@ impl Install {
                 );
                 out.push(StoredMessage {
                     uid: m.uid.0,
-                    blob_id: m.blob_id.to_hex(),
+                    blob_id: hex,
                     bytes,
                 });
             }

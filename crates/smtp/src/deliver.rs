@@ -1,14 +1,24 @@
-//! Local delivery: trace headers, one blob, one message row per recipient mailbox.
+//! Local delivery: trace headers, one blob, one message row per recipient mailbox, and the
+//! DSN requests the delivery owes.
 //!
 //! Order (design invariant 1): the blob is written and fsynced first, then every INBOX
-//! row is committed in one store transaction, and only then does the caller answer `250`.
-//! A crash before the commit leaves at most an unreferenced blob (collected later), never
-//! a row without its blob or an acknowledged message without rows.
+//! row and every DSN request is committed in one store transaction, and only then does the
+//! caller answer `250`. A crash before the commit leaves at most an unreferenced blob
+//! (collected later), never a row without its blob, an acknowledged message without rows,
+//! or a delivered message whose requested notification is lost.
+//!
+//! DSNs (RFC 3461): failures of a local delivery are answered in the session (4xx/5xx), so
+//! the only notification it can still owe is §6.2.2's "delivered", for each accepted RCPT
+//! whose `NOTIFY=` includes `SUCCESS`. That request is stored with the message (ENVID,
+//! RET, ORCPT and all) for the outbound queue, which sends it (RFC 3464).
 
 use std::net::SocketAddr;
 
-use mailstead_store::model::{Flags, NewMessage, unix_now};
-use mailstead_types::{AccountId, MailboxId};
+use mailstead_smtp_proto::{Ret, ReversePath};
+use mailstead_store::model::{
+    DsnAction, DsnRet, Flags, NewDsnRequest, NewMessage, OriginalRecipient, UnixTime, unix_now,
+};
+use mailstead_types::{AccountId, BlobId, MailboxId};
 
 use crate::SmtpServer;
 use crate::cmd::mail_display_reverse_path;
@@ -92,6 +102,61 @@ pub(crate) fn trace_headers(
     h
 }
 
+/// The DSN requests a delivery of `tx` owes (RFC 3461 §6.2.2): one "delivered"
+/// notification per accepted RCPT whose NOTIFY includes SUCCESS, in RCPT order, naming the
+/// recipient as accepted. NOTIFY absent (which RFC 3461 §4.1 lets an MTA read as FAILURE
+/// or FAILURE,DELAY) or without SUCCESS owes none, and so does a null reverse path: a DSN
+/// is never sent to `<>` (RFC 3461 §6.2, RFC 5321 §4.5.5). An address that reached several
+/// accounts (an alias) is reported `expanded` (RFC 3461 §6.2.7.3), one account `delivered`.
+fn dsn_requests(tx: &Transaction, blob_id: BlobId, created_at: UnixTime) -> Vec<NewDsnRequest> {
+    let mail_from = match &tx.mail.reverse_path {
+        ReversePath::Null => return Vec::new(),
+        ReversePath::Path(path) => path.to_string(),
+    };
+    let ret = tx.mail.ret.map(|ret| match ret {
+        Ret::Full => DsnRet::Full,
+        Ret::Hdrs => DsnRet::Hdrs,
+    });
+    let envid = tx.mail.envid.clone().filter(|e| storable("ENVID", e));
+    tx.recipients
+        .iter()
+        .filter(|r| r.rcpt.notify.is_some_and(|n| n.success))
+        .map(|r| NewDsnRequest {
+            blob_id,
+            mail_from: mail_from.clone(),
+            envid: envid.clone(),
+            ret,
+            recipient: r.address.to_string(),
+            original_recipient: r
+                .rcpt
+                .orcpt
+                .as_ref()
+                .filter(|o| storable("ORCPT", &o.address))
+                .map(|o| OriginalRecipient {
+                    addr_type: o.addr_type.clone(),
+                    address: o.address.clone(),
+                }),
+            action: if r.accounts.len() > 1 {
+                DsnAction::Expanded
+            } else {
+                DsnAction::Delivered
+            },
+            created_at,
+        })
+        .collect()
+}
+
+/// Whether a decoded DSN parameter can be stored. xtext can encode a NUL (`+00`), which
+/// the store refuses (a PostgreSQL `TEXT` cannot hold one); such a value is dropped, since
+/// it is optional in the DSN, rather than failing the whole delivery.
+fn storable(name: &str, value: &str) -> bool {
+    let ok = !value.contains('\0');
+    if !ok {
+        tracing::debug!(parameter = name, "DSN parameter holds a NUL; not stored");
+    }
+    ok
+}
+
 /// Stores the message for every recipient account. Returns the id used in logs and in
 /// the Received header.
 pub(crate) async fn deliver(
@@ -142,11 +207,13 @@ pub(crate) async fn deliver(
             },
         ));
     }
-    meta.append_messages(&targets).await?;
+    let dsn = dsn_requests(tx, blob_id, internal_date);
+    meta.deliver(&targets, &dsn).await?;
     tracing::info!(
         msg_id = %id,
         from = %mail_display_reverse_path(&tx.mail.reverse_path),
         recipients = tx.recipients.len(),
+        dsn_requests = dsn.len(),
         size = message.len(),
         "delivered"
     );

@@ -20,8 +20,8 @@ pub(crate) struct Recipient {
     pub address: Address,
     /// The accounts it resolved to.
     pub accounts: Vec<Account>,
-    /// The command with its DSN parameters.
-    #[allow(dead_code)] // DSN parameters are kept for the outbound queue (#5).
+    /// The command with its DSN parameters (RFC 3461 §4: NOTIFY, ORCPT), which delivery
+    /// stores for the outbound queue.
     pub rcpt: RcptTo,
 }
 

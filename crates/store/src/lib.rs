@@ -21,7 +21,8 @@
 //!    metadata that references it, so metadata never points at a missing blob.
 //! 3. Blobs are immutable and content-addressed: the same bytes are stored once.
 //! 4. Every multi-row change (account + its default mailboxes, domain removal cascade,
-//!    append + change log) is one transaction: it happens whole or not at all.
+//!    append + change log, a delivery's messages + its DSN requests) is one transaction:
+//!    it happens whole or not at all.
 //! 5. The schema version is checked at open: a database migrated by a newer binary is
 //!    refused with [`StoreError::SchemaTooNew`], never written to.
 
@@ -37,14 +38,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use mailstead_types::{
-    AccountId, Address, AliasId, AppPasswordId, BlobId, DomainId, MailboxId, ModSeq, Secret, Uid,
+    AccountId, Address, AliasId, AppPasswordId, BlobId, DomainId, DsnRequestId, MailboxId, ModSeq,
+    Secret, Uid,
 };
 
 pub use error::{Result, StoreError};
 pub use migrate::{LATEST_POSTGRES_VERSION, LATEST_SQLITE_VERSION};
 use model::*;
 
-/// Metadata storage: domains, accounts, aliases, mailboxes, messages, change log.
+/// Metadata storage: domains, accounts, aliases, mailboxes, messages, change log, DSN
+/// requests.
 ///
 /// All methods are safe to call concurrently. Methods that change several rows do so in
 /// one transaction. `NotFound` is returned by updates/deletes of a missing row; lookups
@@ -169,20 +172,24 @@ pub trait MetaStore: Send + Sync + 'static {
     /// both, and logs an `Appended` change, in one transaction.
     async fn append_message(&self, mailbox: MailboxId, new: &NewMessage) -> Result<Message>;
     /// Appends one message to each of several mailboxes (local delivery to several
-    /// recipients). Backends do it in ONE transaction, so either every recipient has the
-    /// message or none does (`NotFound` if any mailbox is missing, and nothing is
-    /// appended anywhere), and concurrent deliveries share commits. Each append allocates
-    /// and logs exactly as [`MetaStore::append_message`]; a mailbox named twice gets two
-    /// messages with ascending UIDs. Results are in the order of `targets`; no targets is
-    /// `Ok` and empty, without a transaction. The default appends one by one (not atomic)
-    /// and exists only for backends that cannot do better.
+    /// recipients): [`MetaStore::deliver`] without DSN requests.
     async fn append_messages(&self, targets: &[(MailboxId, NewMessage)]) -> Result<Vec<Message>> {
-        let mut out = Vec::with_capacity(targets.len());
-        for (mailbox, new) in targets {
-            out.push(self.append_message(*mailbox, new).await?);
-        }
-        Ok(out)
+        self.deliver(targets, &[]).await
     }
+    /// Local delivery: appends one message to each of several mailboxes and records the
+    /// DSNs owed for it (RFC 3461 §6.2.2), in ONE transaction, so either every recipient
+    /// has the message and every request is stored, or nothing is (`NotFound` if any
+    /// mailbox is missing, `Invalid` for a request [`NewDsnRequest`] forbids, and nothing
+    /// is written anywhere); concurrent deliveries share commits. Each append allocates
+    /// and logs exactly as [`MetaStore::append_message`]; a mailbox named twice gets two
+    /// messages with ascending UIDs. Results are in the order of `targets`; requests get
+    /// ascending ids in the order given. With nothing to write it is `Ok` and empty,
+    /// without a transaction.
+    async fn deliver(
+        &self,
+        targets: &[(MailboxId, NewMessage)],
+        dsn: &[NewDsnRequest],
+    ) -> Result<Vec<Message>>;
     /// Messages of a mailbox in ascending UID order.
     async fn messages(&self, mailbox: MailboxId) -> Result<Vec<Message>>;
     /// Changes flags/keywords of the messages with these UIDs (missing UIDs are skipped).
@@ -203,6 +210,14 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn changes_since(&self, mailbox: MailboxId, since: ModSeq) -> Result<Vec<Change>>;
     /// Sum of message sizes over all mailboxes of an account (quota usage).
     async fn account_usage(&self, account: AccountId) -> Result<u64>;
+
+    // --- DSN requests -------------------------------------------------------------------
+
+    /// At most `limit` stored DSN requests, oldest first (by `created_at`, then id), for
+    /// the outbound queue to send. They stay until [`MetaStore::delete_dsn_request`].
+    async fn dsn_requests(&self, limit: u32) -> Result<Vec<DsnRequest>>;
+    /// Removes a DSN request (once its notification is sent or given up).
+    async fn delete_dsn_request(&self, id: DsnRequestId) -> Result<()>;
 }
 
 /// Immutable, content-addressed storage of raw messages.

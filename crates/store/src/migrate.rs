@@ -20,18 +20,32 @@ pub(crate) struct Migration {
 }
 
 /// Migrations of the SQLite dialect, in order.
-pub(crate) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/sqlite/0001_initial.sql"),
-}];
+pub(crate) const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/sqlite/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "dsn_requests",
+        sql: include_str!("../migrations/sqlite/0002_dsn_requests.sql"),
+    },
+];
 
 /// Migrations of the PostgreSQL dialect, in order.
-pub(crate) const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/postgres/0001_initial.sql"),
-}];
+pub(crate) const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "dsn_requests",
+        sql: include_str!("../migrations/postgres/0002_dsn_requests.sql"),
+    },
+];
 
 /// The schema version a fully migrated SQLite database has.
 pub const LATEST_SQLITE_VERSION: i64 = SQLITE.len() as i64;

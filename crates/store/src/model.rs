@@ -1,10 +1,12 @@
 //! Plain data rows of the store (no behaviour beyond small helpers).
 
 use mailstead_types::{
-    AccountId, Address, AliasId, AppPasswordId, BlobId, DomainId, MailboxId, MessageId, ModSeq,
-    Uid, UidValidity,
+    AccountId, Address, AliasId, AppPasswordId, BlobId, DomainId, DsnRequestId, MailboxId,
+    MessageId, ModSeq, Uid, UidValidity,
 };
 use serde::Serialize;
+
+use crate::{Result, StoreError};
 
 /// Seconds since the Unix epoch; every timestamp in the store uses it.
 pub type UnixTime = i64;
@@ -322,4 +324,189 @@ pub struct Change {
     pub uid: Uid,
     /// What happened.
     pub kind: ChangeKind,
+}
+
+/// `RET=` of MAIL FROM (RFC 3461 §4.3): how much of the message a DSN returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum DsnRet {
+    /// `RET=FULL`: the whole message.
+    Full,
+    /// `RET=HDRS`: only its header.
+    Hdrs,
+}
+
+impl DsnRet {
+    /// The stored form: `full` or `hdrs`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DsnRet::Full => "full",
+            DsnRet::Hdrs => "hdrs",
+        }
+    }
+
+    /// Parses the stored form (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        [DsnRet::Full, DsnRet::Hdrs]
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// The stored form read back; `Corrupt` when it is none of the values.
+    pub(crate) fn from_stored(s: &str) -> Result<Self> {
+        Self::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown DSN RET {s:?}")))
+    }
+}
+
+/// The `Action` field of a per-recipient DSN part (RFC 3464 §2.3.3 `action-value`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum DsnAction {
+    /// `failed`: the message could not be delivered.
+    Failed,
+    /// `delayed`: not delivered yet, still being tried.
+    Delayed,
+    /// `delivered`: delivered to the recipient's mailbox (RFC 3461 §6.2.2, the only
+    /// notification local delivery owes: its failures are answered in the SMTP session).
+    Delivered,
+    /// `relayed`: passed to a system that does not return DSNs.
+    Relayed,
+    /// `expanded`: delivered to a list or alias that expanded it to several recipients.
+    Expanded,
+}
+
+impl DsnAction {
+    /// The RFC 3464 `action-value`, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DsnAction::Failed => "failed",
+            DsnAction::Delayed => "delayed",
+            DsnAction::Delivered => "delivered",
+            DsnAction::Relayed => "relayed",
+            DsnAction::Expanded => "expanded",
+        }
+    }
+
+    /// Parses an `action-value` (case-insensitive, as RFC 3464 §2.3.3 allows).
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            DsnAction::Failed,
+            DsnAction::Delayed,
+            DsnAction::Delivered,
+            DsnAction::Relayed,
+            DsnAction::Expanded,
+        ]
+        .into_iter()
+        .find(|a| a.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// The stored form read back; `Corrupt` when it is none of the values.
+    pub(crate) fn from_stored(s: &str) -> Result<Self> {
+        Self::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown DSN action {s:?}")))
+    }
+}
+
+/// `ORCPT=addr-type;xtext` of RCPT TO (RFC 3461 §4.2), reported as the DSN's
+/// `Original-Recipient` field (RFC 3464 §2.3.1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct OriginalRecipient {
+    /// The address type as sent, usually `rfc822`.
+    pub addr_type: String,
+    /// The original recipient, xtext-decoded.
+    pub address: String,
+}
+
+impl OriginalRecipient {
+    /// The pair of nullable columns (`orcpt_type`, `orcpt`) read back: both or neither,
+    /// else `Corrupt`.
+    pub(crate) fn from_stored(
+        addr_type: Option<String>,
+        address: Option<String>,
+    ) -> Result<Option<Self>> {
+        match (addr_type, address) {
+            (Some(addr_type), Some(address)) => Ok(Some(OriginalRecipient { addr_type, address })),
+            (None, None) => Ok(None),
+            _ => Err(StoreError::Corrupt(
+                "DSN request with half an original recipient".into(),
+            )),
+        }
+    }
+}
+
+/// A delivery status notification a delivery still owes its sender, kept with the message
+/// until the outbound queue sends it as an RFC 3464 `multipart/report` and deletes it.
+///
+/// Local delivery answers failures in the SMTP session (4xx/5xx), so the one notification
+/// it can owe is RFC 3461 §6.2.2's "delivered" (`Action: delivered`) for a recipient whose
+/// `NOTIFY=` includes `SUCCESS`: one request per such accepted RCPT, written in the same
+/// transaction as the messages ([`crate::MetaStore::deliver`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DsnRequest {
+    /// Row id.
+    pub id: DsnRequestId,
+    /// The message as delivered (for `RET`, RFC 3461 §4.3). Keeps the blob referenced.
+    pub blob_id: BlobId,
+    /// The reverse path of MAIL FROM without `<>`, where the DSN goes; empty for the null
+    /// sender (to which no DSN can be sent).
+    pub mail_from: String,
+    /// `ENVID=`, xtext-decoded: the DSN's `Original-Envelope-Id` (RFC 3464 §2.2.1).
+    pub envid: Option<String>,
+    /// `RET=`: whether the DSN returns the full message or its header only.
+    pub ret: Option<DsnRet>,
+    /// The recipient as accepted: the DSN's `Final-Recipient` (RFC 3464 §2.3.2).
+    pub recipient: String,
+    /// `ORCPT=`: the DSN's `Original-Recipient` (RFC 3464 §2.3.1).
+    pub original_recipient: Option<OriginalRecipient>,
+    /// The DSN's `Action` (RFC 3464 §2.3.3).
+    pub action: DsnAction,
+    /// When the message arrived (the DSN's `Arrival-Date`, RFC 3464 §2.2.5); requests are
+    /// handed out oldest first.
+    pub created_at: UnixTime,
+}
+
+/// What is needed to record a [`DsnRequest`]; see there for the fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDsnRequest {
+    /// The message, already written to the blob store.
+    pub blob_id: BlobId,
+    /// Reverse path without `<>`, empty for the null sender.
+    pub mail_from: String,
+    /// `ENVID=`, decoded (`Original-Envelope-Id`).
+    pub envid: Option<String>,
+    /// `RET=`.
+    pub ret: Option<DsnRet>,
+    /// The recipient as accepted (`Final-Recipient`), not empty.
+    pub recipient: String,
+    /// `ORCPT=` (`Original-Recipient`).
+    pub original_recipient: Option<OriginalRecipient>,
+    /// `Action`.
+    pub action: DsnAction,
+    /// Arrival time.
+    pub created_at: UnixTime,
+}
+
+impl NewDsnRequest {
+    /// `Invalid` for a request no backend can store alike: an empty recipient, or a NUL
+    /// character in any text (xtext can carry one; a PostgreSQL `TEXT` cannot, so SQLite
+    /// refuses it too).
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.recipient.is_empty() {
+            return Err(StoreError::Invalid("DSN request without recipient".into()));
+        }
+        let mut texts = vec![
+            ("mail from", &self.mail_from),
+            ("recipient", &self.recipient),
+        ];
+        if let Some(envid) = &self.envid {
+            texts.push(("envid", envid));
+        }
+        if let Some(o) = &self.original_recipient {
+            texts.push(("orcpt address type", &o.addr_type));
+            texts.push(("orcpt", &o.address));
+        }
+        match texts.into_iter().find(|(_, t)| t.contains('\0')) {
+            Some((what, _)) => Err(StoreError::Invalid(format!(
+                "DSN request {what} holds a NUL character"
+            ))),
+            None => Ok(()),
+        }
+    }
 }

@@ -42,6 +42,11 @@ row_id!(
     /// A message row: one message in one mailbox (the same blob may back several rows).
     MessageId
 );
+row_id!(
+    /// A delivery status notification still owed to a sender (RFC 3461), waiting for the
+    /// outbound queue.
+    DsnRequestId
+);
 
 /// IMAP unique identifier (RFC 9051 §2.3.1.1): non-zero, strictly ascending within a
 /// mailbox and never reused while its [`UidValidity`] stands.

@@ -415,16 +415,18 @@ impl Server {
         self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    /// Sends a signal and waits (at most 30 s) for the exit status.
-    pub fn stop(mut self, signal: i32) -> ExitStatus {
-        let pid = self.child.id();
-        // `kill` via the command line keeps `unsafe` out of the tests.
+    /// Sends a signal (through `kill(1)`, which keeps `unsafe` out of the tests).
+    pub fn signal(&self, signal: i32) {
         let status = Command::new("kill")
             .arg(format!("-{signal}"))
-            .arg(pid.to_string())
+            .arg(self.child.id().to_string())
             .status()
             .expect("kill");
-        assert!(status.success());
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits (at most 30 s) for the process to end.
+    pub fn wait(mut self) -> ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(st) = self.child.try_wait().expect("try_wait") {
@@ -432,11 +434,17 @@ impl Server {
             }
             assert!(
                 Instant::now() < deadline,
-                "server did not stop after signal {signal}; stderr: {}",
+                "server did not stop within 30 s; stderr: {}",
                 self.stderr()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Sends a signal and waits (at most 30 s) for the exit status.
+    pub fn stop(self, signal: i32) -> ExitStatus {
+        self.signal(signal);
+        self.wait()
     }
 
     /// SIGTERM, and the exit status must be 0 (graceful shutdown).

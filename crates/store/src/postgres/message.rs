@@ -6,7 +6,7 @@
 //! held until commit, so concurrent writers on any number of nodes are serialised per
 //! mailbox and UIDs and MODSEQs come out strictly ascending and never reused (RFC 9051
 //! §2.3.1.1, RFC 7162 §3). Writers of different mailboxes do not wait for each other.
-//! A delivery to several mailboxes (`append_all`) holds several row locks at once, so it
+//! A delivery to several mailboxes (`deliver`) holds several row locks at once, so it
 //! takes them in ascending mailbox id order, the same in every transaction: no deadlock.
 //!
 //! Batches (a flag change or expunge over many UIDs) are written with `unnest` over arrays,
@@ -16,10 +16,10 @@ use mailstead_types::{BlobId, MailboxId, MessageId, ModSeq, Uid};
 use tokio_postgres::Row;
 
 use super::{
-    PostgresStore, execute, from_sql_u32, from_sql_u64, not_found_on_foreign_key, query, query_one,
-    query_opt, to_sql_i64,
+    PostgresStore, dsn, execute, from_sql_u32, from_sql_u64, not_found_on_foreign_key, query,
+    query_one, query_opt, to_sql_i64,
 };
-use crate::model::{Change, ChangeKind, FlagOp, Flags, Message, NewMessage};
+use crate::model::{Change, ChangeKind, FlagOp, Flags, Message, NewDsnRequest, NewMessage};
 use crate::{Result, StoreError};
 
 const COLUMNS: &str = "id, mailbox_id, uid, modseq, flags, keywords, internal_date, size, blob_id";
@@ -146,24 +146,29 @@ pub(super) async fn append(
     Ok(message)
 }
 
-/// Appends one message to each target mailbox in one transaction: all or nothing (the
-/// first error drops the transaction, undoing the appends before it). Results are in the
-/// order of `targets`; a mailbox named twice gets two messages with ascending UIDs.
+/// Local delivery (`MetaStore::deliver`): stores the DSN requests and appends one message
+/// to each target mailbox, in one transaction: all or nothing (the first error drops the
+/// transaction, undoing everything before it). Results are in the order of `targets`; a
+/// mailbox named twice gets two messages with ascending UIDs.
 ///
-/// The rows are appended in ascending mailbox id order (stable, so one mailbox's messages
-/// keep the order given): every delivery then takes its mailbox row locks in the same
-/// order, so two deliveries to overlapping recipients queue instead of deadlocking.
-pub(super) async fn append_all(
+/// The requests go first: they take no row lock, so an invalid one fails before any
+/// mailbox is locked. The rows are then appended in ascending mailbox id order (stable, so
+/// one mailbox's messages keep the order given): every delivery takes its mailbox row
+/// locks in the same order, so two deliveries to overlapping recipients queue instead of
+/// deadlocking.
+pub(super) async fn deliver(
     store: &PostgresStore,
     targets: &[(MailboxId, NewMessage)],
+    requests: &[NewDsnRequest],
 ) -> Result<Vec<Message>> {
-    if targets.is_empty() {
+    if targets.is_empty() && requests.is_empty() {
         return Ok(Vec::new());
     }
     let mut order: Vec<usize> = (0..targets.len()).collect();
     order.sort_by_key(|&i| targets[i].0.0);
     let mut client = store.client().await?;
     let tx = client.transaction().await?;
+    dsn::insert_all(&tx, requests).await?;
     let mut appended = Vec::with_capacity(targets.len());
     for i in order {
         let (mailbox, new) = &targets[i];

@@ -7,7 +7,8 @@
 //!
 //! Module map, the same file names as `sqlite/` so the two can be read side by side:
 //! `domain` (domains, alternative names), `account` (accounts, manager rights, app
-//! passwords), `alias`, `mailbox`, `message` (append, flags, expunge, change log), `blob`.
+//! passwords), `alias`, `mailbox`, `message` (append, delivery, flags, expunge, change
+//! log), `dsn` (DSN requests owed by deliveries), `blob`.
 //! This file holds the pool, start-up migration and the trait impls, which only delegate.
 //!
 //! Concurrency: several nodes write at once, so every invariant that SQLite gets from its
@@ -28,6 +29,7 @@ mod account;
 mod alias;
 mod blob;
 mod domain;
+mod dsn;
 mod mailbox;
 mod message;
 
@@ -38,7 +40,8 @@ use deadpool_postgres::{
     GenericClient, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime,
 };
 use mailstead_types::{
-    AccountId, Address, AliasId, AppPasswordId, BlobId, DomainId, MailboxId, ModSeq, Secret, Uid,
+    AccountId, Address, AliasId, AppPasswordId, BlobId, DomainId, DsnRequestId, MailboxId, ModSeq,
+    Secret, Uid,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -488,8 +491,12 @@ impl MetaStore for PostgresStore {
         message::append(self, mailbox, new).await
     }
 
-    async fn append_messages(&self, targets: &[(MailboxId, NewMessage)]) -> Result<Vec<Message>> {
-        message::append_all(self, targets).await
+    async fn deliver(
+        &self,
+        targets: &[(MailboxId, NewMessage)],
+        dsn: &[NewDsnRequest],
+    ) -> Result<Vec<Message>> {
+        message::deliver(self, targets, dsn).await
     }
 
     async fn messages(&self, mailbox: MailboxId) -> Result<Vec<Message>> {
@@ -517,6 +524,14 @@ impl MetaStore for PostgresStore {
 
     async fn account_usage(&self, account: AccountId) -> Result<u64> {
         message::account_usage(self, account).await
+    }
+
+    async fn dsn_requests(&self, limit: u32) -> Result<Vec<DsnRequest>> {
+        dsn::list(self, limit).await
+    }
+
+    async fn delete_dsn_request(&self, id: DsnRequestId) -> Result<()> {
+        dsn::delete(self, id).await
     }
 }
 

@@ -15,8 +15,10 @@ use std::collections::BTreeSet;
 use mailstead_types::{AccountId, MailboxId, MessageId, ModSeq, Uid};
 use rusqlite::{Connection, Row};
 
-use super::{col, col_u64, execute, mailbox, query_all, query_opt, query_u64, to_sql_i64};
-use crate::model::{Change, ChangeKind, FlagOp, Flags, Mailbox, Message, NewMessage};
+use super::{col, col_u64, dsn, execute, mailbox, query_all, query_opt, query_u64, to_sql_i64};
+use crate::model::{
+    Change, ChangeKind, FlagOp, Flags, Mailbox, Message, NewDsnRequest, NewMessage,
+};
 use crate::{Result, StoreError};
 
 const COLUMNS: &str = "id, mailbox_id, uid, modseq, flags, keywords, internal_date, size, blob_id";
@@ -154,14 +156,20 @@ pub(super) fn append(conn: &Connection, mailbox: MailboxId, new: &NewMessage) ->
     })
 }
 
-/// Appends one message to each target mailbox, in the order given, with [`append`] each:
-/// a mailbox named twice gets two messages with ascending UIDs. The caller's transaction
-/// makes it all or nothing: the first error (a missing mailbox...) is returned and the
-/// job's savepoint rollback undoes the appends before it.
-pub(super) fn append_all(
+/// Local delivery (`MetaStore::deliver`): stores the DSN requests, then appends one
+/// message to each target mailbox, in the order given, with [`append`] each (a mailbox
+/// named twice gets two messages with ascending UIDs); the same order as the PostgreSQL
+/// backend. The caller's transaction makes it all or nothing: the first error (an invalid
+/// request, a missing mailbox...) is returned and the job's savepoint rollback undoes
+/// everything before it.
+pub(super) fn deliver(
     conn: &Connection,
     targets: &[(MailboxId, NewMessage)],
+    requests: &[NewDsnRequest],
 ) -> Result<Vec<Message>> {
+    for request in requests {
+        dsn::insert(conn, request)?;
+    }
     targets
         .iter()
         .map(|(mailbox, new)| append(conn, *mailbox, new))

@@ -2,9 +2,10 @@
 //!
 //! Module map, the same file names as `postgres/` so the two can be read side by side:
 //! `domain` (domains, alternative names), `account` (accounts, manager rights, app
-//! passwords), `alias`, `mailbox`, `message` (append, flags, expunge, change log). Each holds
-//! free functions over a `&rusqlite::Connection`; this file holds the connections, start-up
-//! migration, the row helpers and the trait impl, which only delegates.
+//! passwords), `alias`, `mailbox`, `message` (append, delivery, flags, expunge, change
+//! log), `dsn` (DSN requests owed by deliveries). Each holds free functions over a
+//! `&rusqlite::Connection`; this file holds the connections, start-up migration, the row
+//! helpers and the trait impl, which only delegates.
 //!
 //! # Connections and concurrency
 //!
@@ -49,6 +50,7 @@
 mod account;
 mod alias;
 mod domain;
+mod dsn;
 mod mailbox;
 mod message;
 
@@ -61,7 +63,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use mailstead_types::{
-    AccountId, Address, AliasId, AppPasswordId, DomainId, MailboxId, ModSeq, Uid,
+    AccountId, Address, AliasId, AppPasswordId, DomainId, DsnRequestId, MailboxId, ModSeq, Uid,
 };
 use rusqlite::types::FromSql;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, Row, TransactionBehavior};
@@ -923,12 +925,18 @@ impl MetaStore for SqliteStore {
         self.write(move |c| message::append(c, mailbox, &new)).await
     }
 
-    async fn append_messages(&self, targets: &[(MailboxId, NewMessage)]) -> Result<Vec<Message>> {
-        if targets.is_empty() {
+    async fn deliver(
+        &self,
+        targets: &[(MailboxId, NewMessage)],
+        dsn: &[NewDsnRequest],
+    ) -> Result<Vec<Message>> {
+        if targets.is_empty() && dsn.is_empty() {
             return Ok(Vec::new());
         }
-        let targets = targets.to_vec();
-        self.write(move |c| message::append_all(c, &targets)).await
+        // One write job: one savepoint in the group-commit transaction, all or nothing.
+        let (targets, dsn) = (targets.to_vec(), dsn.to_vec());
+        self.write(move |c| message::deliver(c, &targets, &dsn))
+            .await
     }
 
     async fn messages(&self, mailbox: MailboxId) -> Result<Vec<Message>> {
@@ -961,6 +969,14 @@ impl MetaStore for SqliteStore {
 
     async fn account_usage(&self, account: AccountId) -> Result<u64> {
         self.read(move |c| message::account_usage(c, account)).await
+    }
+
+    async fn dsn_requests(&self, limit: u32) -> Result<Vec<DsnRequest>> {
+        self.read(move |c| dsn::list(c, limit)).await
+    }
+
+    async fn delete_dsn_request(&self, id: DsnRequestId) -> Result<()> {
+        self.write(move |c| dsn::delete(c, id)).await
     }
 }
 
@@ -1007,6 +1023,60 @@ mod tests {
         let expected: Vec<String> = migrate::SQLITE.iter().map(|m| m.name.to_owned()).collect();
         assert_eq!(names, expected);
         drop(store);
+    }
+
+    /// A database left at schema 1 by an older mailstead is migrated on open: its data
+    /// stays, and the tables of later steps (DSN requests, schema 2) work.
+    #[tokio::test]
+    async fn open_upgrades_a_schema_1_database_in_place() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("meta.sqlite3");
+        {
+            let conn = open_connection(&path, false).expect("raw");
+            conn.execute_batch(CREATE_SCHEMA_MIGRATIONS)
+                .expect("bootstrap");
+            conn.execute_batch(migrate::SQLITE[0].sql)
+                .expect("schema 1");
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'initial', 0)",
+                [],
+            )
+            .expect("version row");
+            execute(
+                &conn,
+                "INSERT INTO domains (name, created_at) VALUES ('example.org', 0)",
+                [],
+            )
+            .expect("domain");
+        }
+        let store = SqliteStore::open(&path, 1).await.expect("open");
+        assert_eq!(
+            store.schema_version().await.expect("version"),
+            migrate::LATEST_SQLITE_VERSION
+        );
+        let step_2: String = Connection::open(&path)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT name FROM schema_migrations WHERE version = 2",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .expect("step 2 recorded");
+        assert_eq!(step_2, "dsn_requests");
+        assert_eq!(store.list_domains().await.expect("domains").len(), 1);
+        let request = NewDsnRequest {
+            blob_id: crate::fs::blob_id_of(b"message"),
+            mail_from: "sender@example.com".into(),
+            envid: None,
+            ret: Some(DsnRet::Full),
+            recipient: "alice@example.org".into(),
+            original_recipient: None,
+            action: DsnAction::Delivered,
+            created_at: 1,
+        };
+        store.deliver(&[], &[request]).await.expect("deliver");
+        assert_eq!(store.dsn_requests(10).await.expect("list").len(), 1);
     }
 
     #[tokio::test]

@@ -23,12 +23,13 @@
 //!
 //! Module map: `health`, `domain`, `account` (with manager rights and app passwords),
 //! `alias`, `mailbox`, `message` (append, flags, expunge, changes, usage, concurrency),
-//! `blob`.
+//! `dsn` (DSN requests stored by delivery), `blob`.
 
 pub mod account;
 pub mod alias;
 pub mod blob;
 pub mod domain;
+pub mod dsn;
 pub mod health;
 pub mod mailbox;
 pub mod message;
@@ -131,6 +132,10 @@ macro_rules! meta_conformance_tests {
             message::append_messages_to_several_mailboxes_assigns_per_mailbox_uids,
             message::append_messages_same_mailbox_twice,
             message::concurrent_append_messages_from_many_tasks,
+            dsn::dsn_requests_are_stored_by_deliver_and_listed_oldest_first,
+            dsn::deliver_stores_requests_without_targets,
+            dsn::dsn_request_is_deleted,
+            dsn::deliver_is_atomic_with_its_dsn_requests,
         );
     };
 }

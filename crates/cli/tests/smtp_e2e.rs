@@ -1426,10 +1426,9 @@ first half, then the signal, then the rest\r\n";
 // 8. Admin commands while mail arrives must not disturb deliveries.
 // ---------------------------------------------------------------------------------------
 
+/// Regression: admin commands used to open the fs blob store, whose opening clears
+/// `data/blobs/tmp` — the running server's in-flight blobs — so deliveries got 451.
 #[test]
-#[ignore = "bug: every admin command opens the fs blob store, whose FsBlobStore::open \
-            (crates/store/src/fs.rs) deletes all of data/blobs/tmp, including the running \
-            server's in-flight blob writes: those deliveries fail with 451 (rename ENOENT)"]
 fn admin_commands_while_receiving_do_not_fail_deliveries() {
     let install = Install::new(&[("MAILSTEAD_SMTP_MAX_CONNECTIONS_PER_IP", "100")]);
     let server = install.serve();

@@ -106,6 +106,22 @@ pub async fn open_stores(config: &Config) -> anyhow::Result<Stores> {
         .context("cannot open the store")
 }
 
+/// Opens only the metadata store (admin commands): never the blob store, whose opening
+/// clears the running server's half-written blobs.
+pub async fn open_meta_store(
+    config: &Config,
+) -> anyhow::Result<std::sync::Arc<dyn mailstead_store::MetaStore>> {
+    let (meta, _) = store_backends(config);
+    if let MetaBackend::Sqlite { path, .. } = &meta
+        && let Some(dir) = path.parent()
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    mailstead_store::open_meta(&meta)
+        .await
+        .context("cannot open the store")
+}
+
 /// The schema version a fully migrated database of the configured backend has.
 pub fn expected_schema_version(config: &Config) -> i64 {
     match config.store.backend {

@@ -15,7 +15,8 @@
 //! Deduplication: content already stored is not written again. A name that exists but
 //! whose batch has not finished its second `syncfs` is not trusted (see `pending`), so a
 //! put never returns before its blob is durable. A crash before the rename leaves only temp
-//! files, removed at the next open.
+//! files, removed at the next open — so only ONE process (the server) may open a blob
+//! directory; admin commands open the metadata store alone (`crate::open_meta`).
 
 use std::collections::HashMap;
 use std::io::Write;

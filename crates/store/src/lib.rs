@@ -279,7 +279,24 @@ pub struct Stores {
     pub blobs: Arc<dyn BlobStore>,
 }
 
-/// Opens (creating and migrating as needed) the configured backends.
+/// Opens (creating and migrating as needed) only the metadata store: what admin commands
+/// need. It never touches the blob store, whose opening clears half-written blobs and so is
+/// for the one server process that writes them.
+pub async fn open_meta(meta: &MetaBackend) -> Result<Arc<dyn MetaStore>> {
+    Ok(match meta {
+        MetaBackend::Sqlite { path, readers } => {
+            Arc::new(sqlite::SqliteStore::open(path, *readers).await?)
+        }
+        MetaBackend::Postgres {
+            url,
+            password,
+            pool_size,
+        } => Arc::new(postgres::PostgresStore::connect(url, password.as_ref(), *pool_size).await?),
+    })
+}
+
+/// Opens (creating and migrating as needed) the configured backends. Only the server
+/// calls this: opening the filesystem blob store clears its `tmp/` directory.
 pub async fn open(meta: &MetaBackend, blobs: &BlobBackend) -> Result<Stores> {
     match (meta, blobs) {
         (MetaBackend::Sqlite { path, readers }, BlobBackend::Fs { path: blob_path }) => {

@@ -51,10 +51,10 @@ pub fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
 async fn open_directory(path: &std::path::Path) -> anyhow::Result<Directory> {
     let config = load_config(path)?;
     init_tracing(&config, true);
-    let stores = mailstead_server::open_stores(&config)
+    let meta = mailstead_server::open_meta_store(&config)
         .await
         .with_context(|| format!("config {}", path.display()))?;
-    Ok(Directory::new(stores.meta))
+    Ok(Directory::new(meta))
 }
 
 /// Logs to stderr; admin commands show only warnings unless `RUST_LOG` says otherwise.

@@ -30,10 +30,12 @@ pub async fn run(path: &Path) -> anyhow::Result<ExitCode> {
     // Load it now so a bad certificate stops start-up with the file named.
     let tls = mailstead_server::tls::load_server_config(&config.cert_path(), &config.key_path())?;
 
+    // Bind first: a second server on the same config fails here, before it opens the blob
+    // store (which clears half-written blobs of the running one).
+    let listeners = Listeners::bind(&config).await?;
     let stores = mailstead_server::open_stores(&config).await?;
     let directory = Directory::new(stores.meta.clone());
     let admin = bootstrap::ensure_admin(&directory, &config.server.hostname).await?;
-    let listeners = Listeners::bind(&config).await?;
 
     // The banner goes to stdout (logs go to stderr) so it can be captured on its own.
     let mut out = std::io::stdout().lock();

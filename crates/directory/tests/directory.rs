@@ -353,10 +353,16 @@ async fn alias_rules() {
             .await,
         Err(DirectoryError::Invalid(_))
     ));
+    user(d, "bob@example.org").await;
     assert!(matches!(
-        d.add_alias("alice@example.org", &["x@elsewhere.example".into()])
+        d.add_alias("alice@example.org", &["bob@example.org".into()])
             .await,
         Err(DirectoryError::Conflict(_))
+    ));
+    assert!(matches!(
+        d.add_alias("fwd@example.org", &["x@elsewhere.example".into()])
+            .await,
+        Err(DirectoryError::Refused(_))
     ));
     assert!(matches!(
         d.add_alias("a@nowhere.example", &["alice@example.org".into()])

@@ -51,12 +51,19 @@ RCPT=user@bench.test
 
 need_root
 ensure_packages
-command -v jq >/dev/null || { apt-get install -y -q jq >/dev/null; }
+command -v jq >/dev/null || apt-get install -y -q jq >/dev/null
+if [ -n "${MAILSTEAD_BIN:-}" ]; then
+	# mailstead runs from its own work dir: make the path absolute first.
+	MAILSTEAD_BIN=$(realpath "$MAILSTEAD_BIN")
+	command -v sqlite3 >/dev/null || apt-get install -y -q sqlite3 >/dev/null
+	command -v psql >/dev/null || apt-get install -y -q postgresql-client >/dev/null
+fi
 mkdir -p "$WORK"
 results="$WORK/results.jsonl"
 : >"$results"
 reuse_flag=()
-[ "$REUSE" = 1 ] && reuse_flag=(--reuse)
+label_suffix=''
+if [ "$REUSE" = 1 ]; then reuse_flag=(--reuse); label_suffix=' reuse'; fi
 
 # A few unmeasured messages first, so that every target has its processes, pools and
 # caches up before the clock starts (Postfix and Dovecot spawn workers on demand).
@@ -65,22 +72,26 @@ warmup() {
 	[ "$WARMUP" -gt 0 ] || return 0
 	"$here/smtp-load.sh" --target "127.0.0.1:$port" --count-cmd "$count_cmd" \
 		--sessions "$sessions" --messages "$WARMUP" --size "$SIZE" --to "$RCPT" \
-		"${reuse_flag[@]}" --settle 0 --label warm-up >/dev/null 2>&1 ||
-		log "warning: warm-up on port $port did not complete"
+		"${reuse_flag[@]}" --settle 0 --timeout 120 --label warm-up >/dev/null 2>"$WORK/warmup.log" || {
+		log "warning: warm-up on port $port did not complete:"
+		tail -n 5 "$WORK/warmup.log" >&2
+	}
 }
 
 # Other work on the machine (a build, another test suite) would be measured as the
 # target's slowness on 2 cores: wait until the machine has been quiet (under 10% of
-# one core busy over 3 s), at most QUIET_WAIT seconds (default 900), then go anyway
-# with a warning. smtp-load.sh reports what else ran (other_cpu_seconds) either way.
+# one core busy) for QUIET_SECS seconds (default 10), at most QUIET_WAIT seconds
+# (default 900), then go anyway with a warning. smtp-load.sh reports what else ran
+# (other_cpu_seconds) either way, and measure() below repeats disturbed runs.
 wait_quiet() {
-	local limit=${QUIET_WAIT:-900} start=$SECONDS a b
-	while :; do
-		a=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat)
-		sleep 3
+	local limit=${QUIET_WAIT:-900} need=${QUIET_SECS:-10} start=$SECONDS quiet=0 a b
+	a=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat)
+	while [ "$quiet" -lt "$need" ]; do
+		sleep 1
 		b=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat)
-		# ticks are 1/100 s: under 30 busy ticks in 3 s = under 10% of one core.
-		[ $((b - a)) -lt 30 ] && return 0
+		# ticks are 1/100 s: under 10 busy ticks in 1 s = under 10% of one core.
+		if [ $((b - a)) -lt 10 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+		a=$b
 		if [ $((SECONDS - start)) -ge "$limit" ]; then
 			log "warning: machine still busy after ${limit}s; measuring anyway"
 			return 0
@@ -107,10 +118,10 @@ run_reference() {
 	pp=$("$here/setup-reference.sh" pids "$dir" | sed -n 1p)
 	dp=$("$here/setup-reference.sh" pids "$dir" | sed -n 2p)
 	# Same count as `setup-reference.sh count`, without a script's start-up per poll.
-	local count_cmd="find '$dir/dovecot/mail' -type f \\( -path '*/Maildir/new/*' -o -path '*/Maildir/cur/*' \\) | wc -l"
+	local count_cmd="find '$dir/dovecot/mail' -type f \\( -path '*/Maildir/new/*' -o -path '*/Maildir/cur/*' \\) 2>/dev/null | wc -l"
 	warmup "$REF_SMTP_PORT" "$count_cmd" "$s"
 	load "$REF_SMTP_PORT" "$count_cmd" "$s" \
-		--pid "$pp" --pid "$dp" --label "postfix+dovecot s=$s" ||
+		--pid "$pp" --pid "$dp" --label "postfix+dovecot s=$s$label_suffix" ||
 		log "reference run (sessions=$s) failed"
 	"$here/setup-reference.sh" stop "$dir"
 }
@@ -119,9 +130,9 @@ ms_pid=''
 stop_mailstead() {
 	if [ -n "$ms_pid" ] && kill -0 "$ms_pid" 2>/dev/null; then
 		kill -TERM "$ms_pid"
-		local i
-		for i in $(seq 100); do kill -0 "$ms_pid" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$ms_pid" 2>/dev/null && kill -KILL "$ms_pid"
+		for _ in $(seq 100); do kill -0 "$ms_pid" 2>/dev/null || break; sleep 0.1; done
+		# Still there after 10 s (longer than a clean shutdown takes): cut it.
+		if kill -0 "$ms_pid" 2>/dev/null; then kill -KILL "$ms_pid"; fi
 		wait "$ms_pid" 2>/dev/null || true
 	fi
 	ms_pid=''
@@ -136,7 +147,8 @@ trap cleanup EXIT
 
 # run_mailstead BACKEND SESSIONS: BACKEND is sqlite or postgres.
 run_mailstead() {
-	local backend=$1 s=$2 dir="$WORK/mailstead-$backend" db='' db_url='' count_cmd
+	local backend=$1 s=$2
+	local dir="$WORK/mailstead-$backend" db="" db_url="" count_cmd
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	export MAILSTEAD_CONFIG="$dir/mailstead.toml"
@@ -162,8 +174,7 @@ run_mailstead() {
 
 	(cd "$dir" && exec "$MAILSTEAD_BIN" serve) >"$dir/serve.log" 2>&1 &
 	ms_pid=$!
-	local i
-	for i in $(seq 300); do
+	for _ in $(seq 300); do
 		ss -Hltn "sport = :$MS_SMTP_PORT" | grep -q . && break
 		kill -0 "$ms_pid" 2>/dev/null || break
 		sleep 0.1
@@ -192,7 +203,7 @@ run_mailstead() {
 			pids+=(--pid "$bp")
 		done
 	fi
-	load "$MS_SMTP_PORT" "$count_cmd" "$s" "${pids[@]}" --label "mailstead $backend s=$s" ||
+	load "$MS_SMTP_PORT" "$count_cmd" "$s" "${pids[@]}" --label "mailstead $backend s=$s$label_suffix" ||
 		log "mailstead ($backend, sessions=$s) run failed"
 	stop_mailstead
 	[ -z "$db" ] || psql -qAt "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $db" >/dev/null || true

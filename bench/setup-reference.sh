@@ -16,7 +16,8 @@
 #   dovecot/mail/<domain>/<user>/Maildir       the delivered mail
 #
 # Ports (env overrides): REF_SMTP_PORT=2625 (Postfix smtpd), REF_LMTP_PORT=2424
-# (Dovecot LMTP on TCP, for diagnostics), REF_IMAP_PORT=2143 (Dovecot IMAP).
+# (Dovecot LMTP on TCP, for diagnostics), REF_IMAP_PORT=2643 (Dovecot IMAP;
+# not 2143, which is mailstead's own default IMAP port).
 # Postfix delivers to Dovecot over the LMTP unix socket in Dovecot's base_dir (the
 # usual Postfix+Dovecot setup, and cheaper than TCP); REF_LMTP=inet switches it to
 # lmtp:inet:127.0.0.1:$REF_LMTP_PORT.
@@ -41,7 +42,7 @@ case $work in /*) ;; *) work="$PWD/$work" ;; esac
 
 SMTP_PORT=${REF_SMTP_PORT:-2625}
 LMTP_PORT=${REF_LMTP_PORT:-2424}
-IMAP_PORT=${REF_IMAP_PORT:-2143}
+IMAP_PORT=${REF_IMAP_PORT:-2643}
 LMTP_MODE=${REF_LMTP:-unix}
 DOMAIN=bench.test
 # user@bench.test is the load's recipient; user1..user9 exist so that the user db
@@ -149,7 +150,13 @@ start() {
 		log "dovecot ($dc_dir) already running"
 	else
 		configure_dovecot
-		dovecot -c "$dc_dir/dovecot.conf"
+		# Dovecot's master keeps a copy of the stderr it was started with (for fatal
+		# errors); detach it from ours, or a caller reading our output through a pipe
+		# would wait for Dovecot to exit.
+		dovecot -c "$dc_dir/dovecot.conf" </dev/null >>"$dc_dir/startup.log" 2>&1 || {
+			cat "$dc_dir/startup.log" >&2
+			die "dovecot failed to start"
+		}
 	fi
 	wait_port_listen "$LMTP_PORT"
 	if postfix -c "$pf_dir/etc" status >/dev/null 2>&1; then
@@ -167,10 +174,10 @@ stop() {
 		postfix_instance stop "$pf_dir/etc"
 	fi
 	if dovecot_running; then
-		local pid i
+		local pid
 		pid=$(cat "$dc_dir/run/master.pid")
 		doveadm -c "$dc_dir/dovecot.conf" stop >/dev/null 2>&1 || kill "$pid"
-		for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	fi
 	wait_port_free "$SMTP_PORT" || true
 	wait_port_free "$LMTP_PORT" || true
@@ -181,7 +188,8 @@ stop() {
 # tmp/ and renames into new/ only once the file is complete and fsynced).
 count() {
 	[ -d "$dc_dir/mail" ] || { echo 0; return; }
-	find "$dc_dir/mail" -type f \( -path '*/Maildir/new/*' -o -path '*/Maildir/cur/*' \) | wc -l
+	# A file moved from new/ to cur/ during the walk makes find complain: ignore it.
+	{ find "$dc_dir/mail" -type f \( -path '*/Maildir/new/*' -o -path '*/Maildir/cur/*' \) 2>/dev/null || true; } | wc -l
 }
 
 case $action in

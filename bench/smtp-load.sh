@@ -84,8 +84,9 @@ done
 
 # Clock ticks used by every process in the trees rooted at the given pids.
 tree_ticks() {
-	# shellcheck disable=SC2046
-	cat /proc/[0-9]*/stat 2>/dev/null | awk -v roots="$*" '
+	# Processes come and go while we read: a vanished /proc entry makes cat fail,
+	# which must not end the script (pipefail + set -e).
+	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v roots="$*" '
 	{
 		pid = $1
 		rest = $0

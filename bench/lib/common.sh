@@ -56,8 +56,8 @@ stop_system_instances() {
 
 # Waits until nothing listens on 127.0.0.1:PORT (or gives up after ~10 s).
 wait_port_free() {
-	local port=$1 i
-	for i in $(seq 100); do
+	local port=$1
+	for _ in $(seq 100); do
 		ss -Hltn "sport = :$port" 2>/dev/null | grep -q . || return 0
 		sleep 0.1
 	done
@@ -67,8 +67,8 @@ wait_port_free() {
 
 # Waits until something listens on 127.0.0.1:PORT (or fails after ~10 s).
 wait_port_listen() {
-	local port=$1 i
-	for i in $(seq 100); do
+	local port=$1
+	for _ in $(seq 100); do
 		ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && return 0
 		sleep 0.1
 	done
@@ -186,11 +186,11 @@ postfix_instance() {
 		if postfix -c "$dir" status >/dev/null 2>&1; then
 			postfix -c "$dir" stop >/dev/null 2>&1 || true
 			# master exits after its children; wait for the pid file's process to go.
-			local pidf i pid
+			local pidf pid
 			pidf="$(postconf -c "$dir" -h queue_directory)/pid/master.pid"
 			pid=$(tr -d ' ' <"$pidf" 2>/dev/null || true)
-			for i in $(seq 100); do
-				[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
+			for _ in $(seq 100); do
+				if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then break; fi
 				sleep 0.1
 			done
 		fi

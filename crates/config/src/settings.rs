@@ -269,8 +269,9 @@ fn default_max_connections() -> u32 {
     500
 }
 
+/// As Postfix's `smtpd_client_connection_count_limit`.
 fn default_max_connections_per_ip() -> u32 {
-    20
+    50
 }
 
 fn default_command_timeout_secs() -> u64 {

@@ -9,8 +9,10 @@
 //!
 //! and only then answers the puts. Content is durable before its name exists, so a name
 //! never points at partial content, and two `syncfs` calls serve a whole batch instead of
-//! two or more `fsync`s per message (measured: the blob put was ~75% of a delivery's time
-//! before batching).
+//! two or more `fsync`s per message. Measured (docs/benchmarks.md): no throughput change on
+//! ext4 over virtio, where concurrent fsyncs were already coalesced by the journal; what
+//! this design buys is the `pending` rule below. `syncfs` also flushes unrelated dirty
+//! data of the filesystem, so per-file `fdatasync` inside the batch is the next candidate.
 //!
 //! Deduplication: content already stored is not written again. A name that exists but
 //! whose batch has not finished its second `syncfs` is not trusted (see `pending`), so a

@@ -1,17 +1,7 @@
 //! Session tests of BDAT (RFC 3030 §2, CHUNKING): chunk sizes, LAST, refusals that still
 //! consume the chunk, size limit across chunks, pipelining.
 
-use mailstead_testkit::{SmtpClient, TestServer};
-
-/// Asserts a reply's code and the enhanced status code that starts its text.
-#[track_caller]
-fn assert_reply(reply: &(u16, String), code: u16, enhanced: &str) {
-    let (got, text) = reply;
-    assert!(
-        *got == code && (text == enhanced || text.starts_with(&format!("{enhanced} "))),
-        "expected {code} {enhanced}, got {got} {text:?}"
-    );
-}
+use mailstead_testkit::{SmtpClient, TestServer, assert_reply};
 
 /// The wire form of one BDAT command with its chunk.
 fn bdat(chunk: &[u8], last: bool) -> Vec<u8> {

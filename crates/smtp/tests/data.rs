@@ -3,17 +3,7 @@
 
 use std::time::Duration;
 
-use mailstead_testkit::{SmtpClient, TestServer};
-
-/// Asserts a reply's code and the enhanced status code that starts its text.
-#[track_caller]
-fn assert_reply(reply: &(u16, String), code: u16, enhanced: &str) {
-    let (got, text) = reply;
-    assert!(
-        *got == code && (text == enhanced || text.starts_with(&format!("{enhanced} "))),
-        "expected {code} {enhanced}, got {got} {text:?}"
-    );
-}
+use mailstead_testkit::{SmtpClient, TestServer, assert_reply};
 
 /// A client after EHLO, `MAIL FROM:<sender@example.com>` (with `mail_params`) and a RCPT
 /// for each of `to`.

@@ -3,17 +3,7 @@
 //! request (§6.2.2) for every accepted RCPT whose NOTIFY includes SUCCESS, and only then.
 
 use mailstead_store::model::{DsnAction, DsnRequest, DsnRet, OriginalRecipient};
-use mailstead_testkit::{SmtpClient, TestServer};
-
-/// Asserts a reply's code and the enhanced status code that starts its text.
-#[track_caller]
-fn assert_reply(reply: &(u16, String), code: u16, enhanced: &str) {
-    let (got, text) = reply;
-    assert!(
-        *got == code && (text == enhanced || text.starts_with(&format!("{enhanced} "))),
-        "expected {code} {enhanced}, got {got} {text:?}"
-    );
-}
+use mailstead_testkit::{SmtpClient, TestServer, assert_reply};
 
 /// EHLO, `mail` (the whole MAIL command), every RCPT command of `rcpts`, then DATA with a
 /// small message, which must be accepted.

@@ -1,16 +1,6 @@
 //! Session tests of the greeting, EHLO and HELO (RFC 5321 §4.1.1.1, §4.1.4; RFC 2034 §3).
 
-use mailstead_testkit::{SmtpClient, TestServer};
-
-/// Asserts a reply's code and the enhanced status code that starts its text.
-#[track_caller]
-fn assert_reply(reply: &(u16, String), code: u16, enhanced: &str) {
-    let (got, text) = reply;
-    assert!(
-        *got == code && (text == enhanced || text.starts_with(&format!("{enhanced} "))),
-        "expected {code} {enhanced}, got {got} {text:?}"
-    );
-}
+use mailstead_testkit::{SmtpClient, TestServer, assert_reply};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn greeting_is_220_with_our_hostname_and_no_enhanced_code() {

@@ -1,17 +1,7 @@
 //! Session tests of MAIL FROM (RFC 5321 §4.1.1.2) and its parameters: SIZE (RFC 1870),
 //! BODY (RFC 6152, RFC 3030), SMTPUTF8 (RFC 6531), RET and ENVID (RFC 3461).
 
-use mailstead_testkit::{SmtpClient, TestServer};
-
-/// Asserts a reply's code and the enhanced status code that starts its text.
-#[track_caller]
-fn assert_reply(reply: &(u16, String), code: u16, enhanced: &str) {
-    let (got, text) = reply;
-    assert!(
-        *got == code && (text == enhanced || text.starts_with(&format!("{enhanced} "))),
-        "expected {code} {enhanced}, got {got} {text:?}"
-    );
-}
+use mailstead_testkit::{SmtpClient, TestServer, assert_reply};
 
 /// A client that has said EHLO.
 async fn greeted(server: &TestServer) -> SmtpClient {

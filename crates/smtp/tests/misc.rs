@@ -3,19 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use mailstead_testkit::{SmtpClient, TestServer};
+use mailstead_testkit::{SmtpClient, TestServer, assert_reply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// Asserts a reply's code and the enhanced status code that starts its text.
-#[track_caller]
-fn assert_reply(reply: &(u16, String), code: u16, enhanced: &str) {
-    let (got, text) = reply;
-    assert!(
-        *got == code && (text == enhanced || text.starts_with(&format!("{enhanced} "))),
-        "expected {code} {enhanced}, got {got} {text:?}"
-    );
-}
 
 /// A client that has said EHLO.
 async fn greeted(server: &TestServer) -> SmtpClient {

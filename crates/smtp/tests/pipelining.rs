@@ -1,17 +1,7 @@
 //! Session tests of PIPELINING (RFC 2920): commands sent in one write are answered in
 //! order, and the server keeps what follows a command in its buffer.
 
-use mailstead_testkit::TestServer;
-
-/// Asserts a reply's code and the enhanced status code that starts its text.
-#[track_caller]
-fn assert_reply(reply: &(u16, String), code: u16, enhanced: &str) {
-    let (got, text) = reply;
-    assert!(
-        *got == code && (text == enhanced || text.starts_with(&format!("{enhanced} "))),
-        "expected {code} {enhanced}, got {got} {text:?}"
-    );
-}
+use mailstead_testkit::{TestServer, assert_reply};
 
 /// Subjects of the messages in a user's INBOX, in order.
 async fn subjects(server: &TestServer, user: &str) -> Vec<String> {

@@ -3,18 +3,8 @@
 
 use mailstead_directory::NewUser;
 use mailstead_store::model::AccountUpdate;
-use mailstead_testkit::{PASSWORD, SmtpClient, TestServer};
+use mailstead_testkit::{PASSWORD, SmtpClient, TestServer, assert_reply};
 use mailstead_types::Secret;
-
-/// Asserts a reply's code and the enhanced status code that starts its text.
-#[track_caller]
-fn assert_reply(reply: &(u16, String), code: u16, enhanced: &str) {
-    let (got, text) = reply;
-    assert!(
-        *got == code && (text == enhanced || text.starts_with(&format!("{enhanced} "))),
-        "expected {code} {enhanced}, got {got} {text:?}"
-    );
-}
 
 /// A client after EHLO and `MAIL FROM:<sender@example.com>`.
 async fn in_transaction(server: &TestServer) -> SmtpClient {

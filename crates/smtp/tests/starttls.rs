@@ -1,17 +1,7 @@
 //! Session tests of STARTTLS (RFC 3207): handshake, capability list afterwards, state
 //! reset (§4.2), plaintext pipelined after STARTTLS discarded, trace header over TLS.
 
-use mailstead_testkit::{SmtpClient, TestServer};
-
-/// Asserts a reply's code and the enhanced status code that starts its text.
-#[track_caller]
-fn assert_reply(reply: &(u16, String), code: u16, enhanced: &str) {
-    let (got, text) = reply;
-    assert!(
-        *got == code && (text == enhanced || text.starts_with(&format!("{enhanced} "))),
-        "expected {code} {enhanced}, got {got} {text:?}"
-    );
-}
+use mailstead_testkit::{SmtpClient, TestServer, assert_reply};
 
 /// EHLO, STARTTLS and the handshake; returns the client over TLS (before a new EHLO).
 async fn over_tls(server: &TestServer) -> SmtpClient {

@@ -17,6 +17,16 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+/// Asserts a reply's code and the enhanced status code (RFC 3463) that starts its text.
+#[track_caller]
+pub fn assert_reply(reply: &(u16, String), code: u16, enhanced: &str) {
+    let (got, text) = reply;
+    assert!(
+        *got == code && (text == enhanced || text.starts_with(&format!("{enhanced} "))),
+        "expected {code} {enhanced}, got {got} {text:?}"
+    );
+}
+
 /// The password of every fixture user.
 pub const PASSWORD: &str = "correct horse battery";
 

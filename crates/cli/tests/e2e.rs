@@ -133,12 +133,7 @@ fn first_run_then_cli_then_restart_on_sqlite() {
 #[test]
 fn first_run_then_cli_then_restart_on_postgres() {
     let db = PgDb::new();
-    let url = db.url();
-    let install = Install::new(&[
-        ("MAILSTEAD_STORE_BACKEND", "postgres"),
-        ("MAILSTEAD_STORE_POSTGRES_URL", &url),
-        ("MAILSTEAD_BLOBS_BACKEND", "postgres"),
-    ]);
+    let install = Install::on_postgres(&db);
     first_run_cli_restart(&install);
     assert!(
         !install.path().join("data/mailstead.sqlite3").exists(),

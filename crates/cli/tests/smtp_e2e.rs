@@ -1083,12 +1083,7 @@ fn split_received(body: &[u8]) -> (String, &[u8]) {
 #[test]
 fn postgres_backend_receives_mail() {
     let db = PgDb::new();
-    let url = db.url();
-    let install = Install::new(&[
-        ("MAILSTEAD_STORE_BACKEND", "postgres"),
-        ("MAILSTEAD_STORE_POSTGRES_URL", &url),
-        ("MAILSTEAD_BLOBS_BACKEND", "postgres"),
-    ]);
+    let install = Install::on_postgres(&db);
     let server = install.serve();
     install.add_user("alice@example.org");
     let message = b"From: sender@remote.example\r\n\

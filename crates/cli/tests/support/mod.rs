@@ -40,6 +40,16 @@ pub struct Install {
 }
 
 impl Install {
+    /// An install whose metadata and blobs live in the PostgreSQL database `db`.
+    pub fn on_postgres(db: &PgDb) -> Self {
+        let url = db.url();
+        Install::new(&[
+            ("MAILSTEAD_STORE_BACKEND", "postgres"),
+            ("MAILSTEAD_STORE_POSTGRES_URL", &url),
+            ("MAILSTEAD_BLOBS_BACKEND", "postgres"),
+        ])
+    }
+
     /// SMTP and HTTP on free loopback ports, host name `mail.example.org` (so the first
     /// run creates the domain example.org and admin@example.org), plus `extra_env`.
     pub fn new(extra_env: &[(&str, &str)]) -> Self {

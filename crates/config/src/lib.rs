@@ -4,7 +4,8 @@
 //! # Modules
 //!
 //! - `settings`: [`Config`] and one struct per `[section]` ([`ServerSettings`],
-//!   [`StoreSettings`], [`BlobSettings`], [`HttpSettings`], [`TlsSettings`], [`LogSettings`]),
+//!   [`StoreSettings`], [`BlobSettings`], [`HttpSettings`], [`SmtpSettings`],
+//!   [`ImapSettings`], [`AuthSettings`], [`TlsSettings`], [`LogSettings`]),
 //!   each `#[serde(default, deny_unknown_fields)]` with named default functions.
 //! - `load`: [`Config::load`] / [`Config::parse`]: environment overrides, per-key checking,
 //!   path and secret resolution.
@@ -57,8 +58,8 @@ use mailstead_types::Secret;
 pub use docs::{default_toml, reference_markdown};
 pub use error::{ConfigErrors, ConfigIssue};
 pub use settings::{
-    BlobBackend, BlobSettings, Config, HttpSettings, LogFormat, LogSettings, ServerSettings,
-    SmtpSettings, StoreBackend, StoreSettings, TlsSettings,
+    AuthSettings, BlobBackend, BlobSettings, Config, HttpSettings, ImapSettings, LogFormat,
+    LogSettings, ServerSettings, SmtpSettings, StoreBackend, StoreSettings, TlsSettings,
 };
 
 /// The environment variable naming the configuration file.

@@ -21,7 +21,9 @@ use crate::settings::Config;
 use crate::validate::validate;
 
 /// The section names, in the order of the file written by [`crate::default_toml`].
-pub(crate) const SECTIONS: [&str; 7] = ["server", "store", "blobs", "http", "smtp", "tls", "log"];
+pub(crate) const SECTIONS: [&str; 9] = [
+    "server", "store", "blobs", "http", "smtp", "imap", "auth", "tls", "log",
+];
 
 /// Prefix of every environment variable mailstead reads.
 pub(crate) const ENV_PREFIX: &str = "MAILSTEAD_";
@@ -93,6 +95,8 @@ impl Config {
                 "blobs" => config.blobs = check.run(value),
                 "http" => config.http = check.run(value),
                 "smtp" => config.smtp = check.run(value),
+                "imap" => config.imap = check.run(value),
+                "auth" => config.auth = check.run(value),
                 "tls" => config.tls = check.run(value),
                 "log" => config.log = check.run(value),
                 _ => issues.push(ConfigIssue::new(

@@ -25,6 +25,10 @@ pub struct Config {
     pub http: HttpSettings,
     /// The SMTP listener for mail from other servers (the MX role).
     pub smtp: SmtpSettings,
+    /// The IMAP listeners for mail clients (cleartext with STARTTLS, and implicit TLS).
+    pub imap: ImapSettings,
+    /// Failed-login throttling, shared by every protocol that takes a password.
+    pub auth: AuthSettings,
     /// The TLS certificate used by every listener that speaks TLS.
     pub tls: TlsSettings,
     /// Logging (tracing) level and output format.
@@ -284,6 +288,165 @@ fn default_data_timeout_secs() -> u64 {
 
 fn default_max_bad_commands() -> u32 {
     20
+}
+
+/// `[imap]`: the IMAP listeners for mail clients (RFC 9051, IMAP4rev2).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImapSettings {
+    /// Addresses to listen on for cleartext IMAP with STARTTLS (port 143 in production); an
+    /// empty list disables the listener. No duplicates, and none shared with another
+    /// listener.
+    pub listen: Vec<SocketAddr>,
+    /// Addresses to listen on for IMAP over implicit TLS (port 993 in production, RFC 8314);
+    /// an empty list disables the listener. No duplicates, and none shared with another
+    /// listener.
+    pub tls_listen: Vec<SocketAddr>,
+    /// Largest message APPEND accepts, in octets; advertised with APPENDLIMIT (RFC 7889).
+    #[schemars(range(min = 1024))]
+    pub max_message_size_bytes: u64,
+    /// Most IMAP connections open at once, both listeners together; more are refused with
+    /// `BYE` and closed.
+    #[schemars(range(min = 1))]
+    pub max_connections: u32,
+    /// Most IMAP connections open at once from one IP address; more are refused with `BYE`.
+    #[schemars(range(min = 1))]
+    pub max_connections_per_ip: u32,
+    /// Autologout of an authenticated session that sends nothing, IDLE included. RFC 9051
+    /// §5.4 asks for at least 30 minutes: a value below 1800 breaks that, and clients that
+    /// renew IDLE every 29 minutes get disconnected.
+    #[schemars(range(min = 60))]
+    pub idle_timeout_secs: u64,
+    /// Autologout of a session that has not authenticated yet.
+    #[schemars(range(min = 1))]
+    pub login_timeout_secs: u64,
+    /// Allow LOGIN and AUTHENTICATE without TLS on connections from 127.0.0.0/8 and ::1
+    /// (for a webmail or proxy on the same host). Otherwise a cleartext session announces
+    /// LOGINDISABLED until STARTTLS.
+    pub plaintext_auth_on_loopback: bool,
+    /// After this many rejected commands (`BAD`) in a row the session gets `BYE` and is
+    /// closed.
+    #[schemars(range(min = 1))]
+    pub max_bad_commands: u32,
+}
+
+impl Default for ImapSettings {
+    fn default() -> Self {
+        Self {
+            listen: default_imap_listen(),
+            tls_listen: default_imap_tls_listen(),
+            max_message_size_bytes: default_imap_max_message_size_bytes(),
+            max_connections: default_imap_max_connections(),
+            max_connections_per_ip: default_imap_max_connections_per_ip(),
+            idle_timeout_secs: default_imap_idle_timeout_secs(),
+            login_timeout_secs: default_imap_login_timeout_secs(),
+            plaintext_auth_on_loopback: default_plaintext_auth_on_loopback(),
+            max_bad_commands: default_imap_max_bad_commands(),
+        }
+    }
+}
+
+fn default_imap_listen() -> Vec<SocketAddr> {
+    vec![SocketAddr::V4(SocketAddrV4::new(
+        Ipv4Addr::UNSPECIFIED,
+        2143,
+    ))]
+}
+
+fn default_imap_tls_listen() -> Vec<SocketAddr> {
+    vec![SocketAddr::V4(SocketAddrV4::new(
+        Ipv4Addr::UNSPECIFIED,
+        2993,
+    ))]
+}
+
+fn default_imap_max_message_size_bytes() -> u64 {
+    50 * 1024 * 1024
+}
+
+/// Clients keep one or more connections open per device (one per IDLEd mailbox), so more
+/// than SMTP's.
+fn default_imap_max_connections() -> u32 {
+    2000
+}
+
+/// A household or office behind one NAT address, each device with several connections.
+fn default_imap_max_connections_per_ip() -> u32 {
+    200
+}
+
+/// RFC 9051 §5.4: "at least 30 minutes".
+fn default_imap_idle_timeout_secs() -> u64 {
+    1800
+}
+
+fn default_imap_login_timeout_secs() -> u64 {
+    60
+}
+
+fn default_plaintext_auth_on_loopback() -> bool {
+    true
+}
+
+fn default_imap_max_bad_commands() -> u32 {
+    20
+}
+
+/// `[auth]`: failed-login throttling, shared by every protocol that takes a password. The
+/// counts are in memory, per process, over a sliding window of `window_secs`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Wait before answering a failed login, in milliseconds.
+    pub failure_delay_ms: u64,
+    /// Failures from one IP address within the window after which that address's logins are
+    /// refused without checking the password, until the window has passed.
+    #[schemars(range(min = 1))]
+    pub max_failures_per_ip: u32,
+    /// Failures against one account (from any address) within the window after which every
+    /// attempt on it waits `account_delay_ms` more; the password is still checked, so the
+    /// owner is never locked out.
+    #[schemars(range(min = 1))]
+    pub slow_account_after: u32,
+    /// The extra wait, in milliseconds, for attempts on an account slowed by
+    /// `slow_account_after`.
+    pub account_delay_ms: u64,
+    /// How long a failed login counts, in seconds.
+    #[schemars(range(min = 1))]
+    pub window_secs: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            failure_delay_ms: default_failure_delay_ms(),
+            max_failures_per_ip: default_max_failures_per_ip(),
+            slow_account_after: default_slow_account_after(),
+            account_delay_ms: default_account_delay_ms(),
+            window_secs: default_auth_window_secs(),
+        }
+    }
+}
+
+fn default_failure_delay_ms() -> u64 {
+    1000
+}
+
+fn default_max_failures_per_ip() -> u32 {
+    10
+}
+
+fn default_slow_account_after() -> u32 {
+    5
+}
+
+fn default_account_delay_ms() -> u64 {
+    2000
+}
+
+/// 15 minutes.
+fn default_auth_window_secs() -> u64 {
+    900
 }
 
 /// `[tls]`: the certificate and private key, PEM encoded, used by every TLS listener.

@@ -3,6 +3,7 @@
 //! (it would be judging the default instead of what the user wrote).
 
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
 
 use mailstead_types::Domain;
 
@@ -63,60 +64,80 @@ pub(crate) fn validate(config: &Config, failed: &BTreeSet<String>, issues: &mut 
         );
     }
 
-    let http = &config.http;
-    if ok(&["http.listen"]) {
-        if http.listen.is_empty() {
-            issue("http.listen", "needs at least one address".to_owned());
+    if ok(&["http.listen"]) && config.http.listen.is_empty() {
+        issue("http.listen", "needs at least one address".to_owned());
+    }
+    // Every listener address once across all lists: a second bind of the same address
+    // would fail at start-up. The issue is at the repeat and names the first occurrence.
+    // Port 0 (any free port, as in tests) never collides.
+    let listeners = [
+        ("http.listen", &config.http.listen),
+        ("smtp.listen", &config.smtp.listen),
+        ("imap.listen", &config.imap.listen),
+        ("imap.tls_listen", &config.imap.tls_listen),
+    ];
+    let mut first_seen: Vec<(SocketAddr, String)> = Vec::new();
+    for (key, addrs) in listeners {
+        if !ok(&[key]) {
+            continue;
         }
-        for (i, addr) in http.listen.iter().enumerate() {
-            let earlier = http.listen.get(..i).unwrap_or_default();
-            if let Some(first) = earlier.iter().position(|a| a == addr) {
-                issue(
-                    &format!("http.listen[{i}]"),
-                    format!("{addr} is already listed as http.listen[{first}]"),
-                );
+        for (i, addr) in addrs.iter().enumerate() {
+            let here = format!("{key}[{i}]");
+            match first_seen.iter().find(|(seen, _)| seen == addr) {
+                Some((_, first)) => issue(&here, format!("{addr} is already listed as {first}")),
+                None if addr.port() == 0 => {}
+                None => first_seen.push((*addr, here)),
             }
         }
     }
 
-    let smtp = &config.smtp;
-    if ok(&["smtp.listen"]) {
-        for (i, addr) in smtp.listen.iter().enumerate() {
-            let earlier = smtp.listen.get(..i).unwrap_or_default();
-            if let Some(first) = earlier.iter().position(|a| a == addr) {
-                issue(
-                    &format!("smtp.listen[{i}]"),
-                    format!("{addr} is already listed as smtp.listen[{first}]"),
-                );
-            } else if http.listen.contains(addr) {
-                issue(
-                    &format!("smtp.listen[{i}]"),
-                    format!("{addr} is also an http.listen address"),
-                );
-            }
-        }
-    }
-    let positive = [
-        ("smtp.max_recipients", u64::from(smtp.max_recipients)),
-        ("smtp.max_connections", u64::from(smtp.max_connections)),
+    let (smtp, imap, auth) = (&config.smtp, &config.imap, &config.auth);
+    let at_least = [
+        (
+            "smtp.max_message_size_bytes",
+            smtp.max_message_size_bytes,
+            1024,
+        ),
+        ("smtp.max_recipients", u64::from(smtp.max_recipients), 1),
+        ("smtp.max_connections", u64::from(smtp.max_connections), 1),
         (
             "smtp.max_connections_per_ip",
             u64::from(smtp.max_connections_per_ip),
+            1,
         ),
-        ("smtp.command_timeout_secs", smtp.command_timeout_secs),
-        ("smtp.data_timeout_secs", smtp.data_timeout_secs),
-        ("smtp.max_bad_commands", u64::from(smtp.max_bad_commands)),
+        ("smtp.command_timeout_secs", smtp.command_timeout_secs, 1),
+        ("smtp.data_timeout_secs", smtp.data_timeout_secs, 1),
+        ("smtp.max_bad_commands", u64::from(smtp.max_bad_commands), 1),
+        (
+            "imap.max_message_size_bytes",
+            imap.max_message_size_bytes,
+            1024,
+        ),
+        ("imap.max_connections", u64::from(imap.max_connections), 1),
+        (
+            "imap.max_connections_per_ip",
+            u64::from(imap.max_connections_per_ip),
+            1,
+        ),
+        ("imap.idle_timeout_secs", imap.idle_timeout_secs, 60),
+        ("imap.login_timeout_secs", imap.login_timeout_secs, 1),
+        ("imap.max_bad_commands", u64::from(imap.max_bad_commands), 1),
+        (
+            "auth.max_failures_per_ip",
+            u64::from(auth.max_failures_per_ip),
+            1,
+        ),
+        (
+            "auth.slow_account_after",
+            u64::from(auth.slow_account_after),
+            1,
+        ),
+        ("auth.window_secs", auth.window_secs, 1),
     ];
-    for (path, value) in positive {
-        if ok(&[path]) && value == 0 {
-            issue(path, "must be at least 1".to_owned());
+    for (path, value, min) in at_least {
+        if ok(&[path]) && value < min {
+            issue(path, format!("must be at least {min}"));
         }
-    }
-    if ok(&["smtp.max_message_size_bytes"]) && smtp.max_message_size_bytes < 1024 {
-        issue(
-            "smtp.max_message_size_bytes",
-            "must be at least 1024".to_owned(),
-        );
     }
 
     if ok(&["log.level"]) && !is_filter_directive(&config.log.level) {

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use mailstead_config::{
-    BlobBackend, Config, ConfigErrors, LogFormat, ServerSettings, StoreBackend, default_toml,
-    locate,
+    AuthSettings, BlobBackend, Config, ConfigErrors, ImapSettings, LogFormat, ServerSettings,
+    StoreBackend, default_toml, locate,
 };
 use mailstead_types::Domain;
 
@@ -68,6 +68,28 @@ fn defaults_are_the_documented_values() {
 }
 
 #[test]
+fn imap_and_auth_defaults_are_the_documented_values() {
+    let imap = ImapSettings::default();
+    assert_eq!(imap.listen, vec![addr("0.0.0.0:2143")]);
+    assert_eq!(imap.tls_listen, vec![addr("0.0.0.0:2993")]);
+    assert_eq!(imap.max_message_size_bytes, 50 * 1024 * 1024);
+    assert_eq!(imap.max_connections, 2000);
+    assert_eq!(imap.max_connections_per_ip, 200);
+    assert_eq!(imap.idle_timeout_secs, 1800);
+    assert_eq!(imap.login_timeout_secs, 60);
+    assert!(imap.plaintext_auth_on_loopback);
+    assert_eq!(imap.max_bad_commands, 20);
+    let auth = AuthSettings::default();
+    assert_eq!(auth.failure_delay_ms, 1000);
+    assert_eq!(auth.max_failures_per_ip, 10);
+    assert_eq!(auth.slow_account_after, 5);
+    assert_eq!(auth.account_delay_ms, 2000);
+    assert_eq!(auth.window_secs, 900);
+    let config = Config::default();
+    assert_eq!((config.imap, config.auth), (imap, auth));
+}
+
+#[test]
 fn empty_file_gives_the_defaults_with_paths_under_data_dir() {
     let config = ok("");
     let data = Path::new(BASE).join("data");
@@ -94,7 +116,9 @@ fn default_toml_parses_back_to_the_defaults() {
 fn default_toml_fills_in_the_hostname_and_documents_every_section() {
     let text = default_toml("mail.example.org");
     assert_eq!(ok(&text).server.hostname, "mail.example.org");
-    for section in ["[server]", "[store]", "[blobs]", "[http]", "[tls]", "[log]"] {
+    for section in [
+        "[server]", "[store]", "[blobs]", "[http]", "[smtp]", "[imap]", "[auth]", "[tls]", "[log]",
+    ] {
         assert!(text.contains(section), "{section} missing from:\n{text}");
     }
     // Unset keys are shown commented out with an example.
@@ -211,6 +235,36 @@ fn env_override_sets_a_list_written_comma_separated() {
     assert_eq!(
         config.http.listen,
         vec![addr("127.0.0.1:8081"), addr("127.0.0.1:8082")]
+    );
+}
+
+#[test]
+fn env_override_sets_the_imap_listen_list() {
+    let config = parse_env("", &[("MAILSTEAD_IMAP_LISTEN", r#"["127.0.0.1:1143"]"#)])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.imap.listen, vec![addr("127.0.0.1:1143")]);
+    assert_eq!(config.imap.tls_listen, vec![addr("0.0.0.0:2993")]);
+}
+
+#[test]
+fn env_override_sets_a_bool() {
+    let config = parse_env(
+        "",
+        &[("MAILSTEAD_IMAP_PLAINTEXT_AUTH_ON_LOOPBACK", "false")],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!config.imap.plaintext_auth_on_loopback);
+}
+
+#[test]
+fn env_override_of_a_bool_with_a_non_bool_is_an_issue_named_after_the_variable() {
+    let e = errors(parse_env(
+        "",
+        &[("MAILSTEAD_IMAP_PLAINTEXT_AUTH_ON_LOOPBACK", "no")],
+    ));
+    assert_eq!(
+        paths(&e),
+        BTreeSet::from(["MAILSTEAD_IMAP_PLAINTEXT_AUTH_ON_LOOPBACK"])
     );
 }
 
@@ -498,4 +552,186 @@ fn hostname_is_stored_in_ascii_lower_case() {
 fn invalid_hostname_is_an_issue() {
     let e = errors(parse("[server]\nhostname = \"mail_server..example\"\n"));
     assert_eq!(paths(&e), BTreeSet::from(["server.hostname"]));
+}
+
+// --- [imap] and [auth] ----------------------------------------------------------------------
+
+#[test]
+fn imap_and_auth_sections_are_read() {
+    let config = ok(r#"
+        [imap]
+        listen = ["127.0.0.1:143"]
+        tls_listen = ["127.0.0.1:993", "[::1]:993"]
+        max_message_size_bytes = 1048576
+        max_connections = 10
+        max_connections_per_ip = 2
+        idle_timeout_secs = 3600
+        login_timeout_secs = 30
+        plaintext_auth_on_loopback = false
+        max_bad_commands = 5
+        [auth]
+        failure_delay_ms = 0
+        max_failures_per_ip = 3
+        slow_account_after = 2
+        account_delay_ms = 0
+        window_secs = 60
+    "#);
+    assert_eq!(
+        config.imap,
+        ImapSettings {
+            listen: vec![addr("127.0.0.1:143")],
+            tls_listen: vec![addr("127.0.0.1:993"), addr("[::1]:993")],
+            max_message_size_bytes: 1024 * 1024,
+            max_connections: 10,
+            max_connections_per_ip: 2,
+            idle_timeout_secs: 3600,
+            login_timeout_secs: 30,
+            plaintext_auth_on_loopback: false,
+            max_bad_commands: 5,
+        }
+    );
+    assert_eq!(
+        config.auth,
+        AuthSettings {
+            failure_delay_ms: 0,
+            max_failures_per_ip: 3,
+            slow_account_after: 2,
+            account_delay_ms: 0,
+            window_secs: 60,
+        }
+    );
+}
+
+#[test]
+fn empty_imap_listen_lists_disable_the_listeners() {
+    let config = ok("[imap]
+listen = []
+tls_listen = []
+");
+    assert!(config.imap.listen.is_empty());
+    assert!(config.imap.tls_listen.is_empty());
+}
+
+#[test]
+fn unknown_imap_key_is_an_issue() {
+    let e = errors(parse(
+        "[imap]
+port = 143
+",
+    ));
+    assert_eq!(paths(&e), BTreeSet::from(["imap.port"]));
+    assert!(e.0[0].message.contains("unknown field"), "{e}");
+}
+
+/// `(section, key, min)` of every integer key with a lower bound in `[imap]` and `[auth]`.
+const IMAP_AUTH_MINIMUMS: [(&str, &str, u64); 9] = [
+    ("imap", "max_message_size_bytes", 1024),
+    ("imap", "max_connections", 1),
+    ("imap", "max_connections_per_ip", 1),
+    ("imap", "idle_timeout_secs", 60),
+    ("imap", "login_timeout_secs", 1),
+    ("imap", "max_bad_commands", 1),
+    ("auth", "max_failures_per_ip", 1),
+    ("auth", "slow_account_after", 1),
+    ("auth", "window_secs", 1),
+];
+
+#[test]
+fn imap_and_auth_values_below_their_minimum_are_issues() {
+    for (section, key, min) in IMAP_AUTH_MINIMUMS {
+        let path = format!("{section}.{key}");
+        let e = errors(parse(&format!("[{section}]\n{key} = {}\n", min - 1)));
+        assert_eq!(paths(&e), BTreeSet::from([path.as_str()]), "{path}");
+        assert_eq!(e.0[0].message, format!("must be at least {min}"), "{path}");
+        // The minimum itself is fine.
+        parse(&format!("[{section}]\n{key} = {min}\n"))
+            .unwrap_or_else(|e| panic!("{path} = {min}: {e}"));
+    }
+}
+
+#[test]
+fn auth_delays_may_be_zero() {
+    let config = ok("[auth]\nfailure_delay_ms = 0\naccount_delay_ms = 0\n");
+    assert_eq!(
+        (config.auth.failure_delay_ms, config.auth.account_delay_ms),
+        (0, 0)
+    );
+}
+
+#[test]
+fn duplicate_imap_listen_address_is_an_issue_at_the_repeat() {
+    let e = errors(parse(
+        "[imap]\nlisten = [\"127.0.0.1:143\", \"127.0.0.1:143\"]\n\
+         tls_listen = [\"[::1]:993\", \"127.0.0.1:993\", \"[::1]:993\"]\n",
+    ));
+    assert_eq!(
+        paths(&e),
+        BTreeSet::from(["imap.listen[1]", "imap.tls_listen[2]"]),
+        "{e}"
+    );
+    let message = |path| e.find(path).map(|i| i.message.as_str()).unwrap_or_default();
+    assert!(message("imap.listen[1]").contains("imap.listen[0]"), "{e}");
+    assert!(
+        message("imap.tls_listen[2]").contains("imap.tls_listen[0]"),
+        "{e}"
+    );
+}
+
+#[test]
+fn listener_address_shared_between_sections_is_an_issue_naming_both_paths() {
+    // Each pair of lists: (the first list, its address), (the later list that repeats it).
+    let cases = [
+        ("http.listen[0]", "smtp.listen[0]"),
+        ("http.listen[0]", "imap.listen[0]"),
+        ("http.listen[0]", "imap.tls_listen[0]"),
+        ("smtp.listen[0]", "imap.listen[0]"),
+        ("smtp.listen[0]", "imap.tls_listen[0]"),
+        ("imap.listen[0]", "imap.tls_listen[0]"),
+    ];
+    for (first, repeat) in cases {
+        // Dotted keys, so that two keys of [imap] need no shared table header.
+        let text = format!(
+            "{} = [\"127.0.0.1:1143\"]\n{} = [\"127.0.0.1:1143\"]\n",
+            first.trim_end_matches("[0]"),
+            repeat.trim_end_matches("[0]"),
+        );
+        let e = errors(parse(&text));
+        assert_eq!(paths(&e), BTreeSet::from([repeat]), "{text}\n{e}");
+        assert_eq!(
+            e.0[0].message,
+            format!("127.0.0.1:1143 is already listed as {first}"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn listener_collision_is_checked_against_env_overrides_too() {
+    let e = errors(parse_env(
+        "",
+        &[("MAILSTEAD_IMAP_TLS_LISTEN", "0.0.0.0:8080")],
+    ));
+    assert_eq!(paths(&e), BTreeSet::from(["imap.tls_listen[0]"]), "{e}");
+    assert!(e.0[0].message.contains("http.listen[0]"), "{e}");
+}
+
+#[test]
+fn port_zero_listeners_never_collide() {
+    let config = ok(r#"
+        [http]
+        listen = ["127.0.0.1:0"]
+        [smtp]
+        listen = ["127.0.0.1:0", "127.0.0.1:0"]
+        [imap]
+        listen = ["127.0.0.1:0"]
+        tls_listen = ["127.0.0.1:0"]
+    "#);
+    assert_eq!(config.imap.tls_listen, vec![addr("127.0.0.1:0")]);
+}
+
+#[test]
+fn a_listen_list_that_failed_to_parse_is_not_checked_for_collisions() {
+    // imap.listen is wrong, so only that is reported, not a collision with its default.
+    let e = errors(parse("[imap]\nlisten = \"everywhere\"\n"));
+    assert_eq!(paths(&e), BTreeSet::from(["imap.listen"]), "{e}");
 }

@@ -85,6 +85,9 @@ fn reference_has_a_table_row_for_every_key() {
         "`listen`",
         "`cert_path`",
         "`format`",
+        "`tls_listen`",
+        "`plaintext_auth_on_loopback`",
+        "`window_secs`",
     ] {
         assert!(
             doc.contains(&format!("| {key} |")),

@@ -17,13 +17,14 @@
 //! process is seen by a running server at its next lookup.
 //!
 //! Module map: `domain`, `account`, `alias` (incl. patterns), `token` (app passwords),
-//! `auth` (login), `resolve` (recipient expansion), `error`.
+//! `auth` (login), `limiter` (failed-login throttling), `resolve` (recipient expansion), `error`.
 
 mod account;
 mod alias;
 mod auth;
 mod domain;
 mod error;
+mod limiter;
 mod resolve;
 mod token;
 
@@ -36,6 +37,7 @@ pub use alias::AliasSpec;
 pub use auth::{Authenticated, LoginMethod};
 pub use domain::DomainDetails;
 pub use error::{DirectoryError, Result};
+pub use limiter::{LoginGate, LoginLimiter, LoginLimits};
 pub use resolve::Resolution;
 
 /// Entry point of all directory operations; cheap to clone.

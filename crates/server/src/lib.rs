@@ -5,6 +5,7 @@
 //! - [`tls`]: certificate generation (rcgen) and loading into a rustls `ServerConfig`
 //!   (aws-lc-rs provider).
 //! - [`http`]: the HTTP listener: `/health/live`, `/health/ready`.
+//! - SMTP (`mailstead-smtp`) and IMAP (`mailstead-imap`) listeners, wired by [`run`].
 //! - [`run`]: serves on already-bound [`Listeners`] until a shutdown future resolves, then
 //!   stops accepting and gives open connections `shutdown_grace_secs` to finish.
 //!
@@ -32,29 +33,34 @@ pub struct Listeners {
     pub http: Vec<TcpListener>,
     /// SMTP (MX).
     pub smtp: Vec<TcpListener>,
+    /// IMAP, cleartext with STARTTLS.
+    pub imap: Vec<TcpListener>,
+    /// IMAP with implicit TLS.
+    pub imaps: Vec<TcpListener>,
+}
+
+async fn bind_all(addrs: &[SocketAddr], setting: &str) -> anyhow::Result<Vec<TcpListener>> {
+    let mut out = Vec::new();
+    for addr in addrs {
+        out.push(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} ({setting})"))?,
+        );
+    }
+    Ok(out)
 }
 
 impl Listeners {
     /// Binds every listener address of the config. Fails naming the address that could not
     /// be bound.
     pub async fn bind(config: &Config) -> anyhow::Result<Self> {
-        let mut http = Vec::new();
-        for addr in &config.http.listen {
-            http.push(
-                TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("cannot listen on {addr} (http.listen)"))?,
-            );
-        }
-        let mut smtp = Vec::new();
-        for addr in &config.smtp.listen {
-            smtp.push(
-                TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("cannot listen on {addr} (smtp.listen)"))?,
-            );
-        }
-        Ok(Listeners { http, smtp })
+        Ok(Listeners {
+            http: bind_all(&config.http.listen, "http.listen").await?,
+            smtp: bind_all(&config.smtp.listen, "smtp.listen").await?,
+            imap: bind_all(&config.imap.listen, "imap.listen").await?,
+            imaps: bind_all(&config.imap.tls_listen, "imap.tls_listen").await?,
+        })
     }
 
     /// `(protocol, address)` of every bound socket, for the start-up banner.
@@ -66,6 +72,8 @@ impl Listeners {
                 .collect::<Vec<_>>()
         };
         let mut out = named("smtp", &self.smtp);
+        out.extend(named("imap", &self.imap));
+        out.extend(named("imaps", &self.imaps));
         out.extend(named("http", &self.http));
         out
     }
@@ -145,6 +153,29 @@ pub fn smtp_config(config: &Config) -> mailstead_smtp::SmtpConfig {
     }
 }
 
+/// The IMAP settings of the config in the form the IMAP crate takes.
+pub fn imap_config(config: &Config) -> mailstead_imap::ImapConfig {
+    let i = &config.imap;
+    let a = &config.auth;
+    mailstead_imap::ImapConfig {
+        hostname: config.server.hostname.clone(),
+        max_message_size: i.max_message_size_bytes,
+        max_connections: i.max_connections,
+        max_connections_per_ip: i.max_connections_per_ip,
+        idle_timeout: Duration::from_secs(i.idle_timeout_secs),
+        login_timeout: Duration::from_secs(i.login_timeout_secs),
+        plaintext_auth_on_loopback: i.plaintext_auth_on_loopback,
+        max_bad_commands: i.max_bad_commands,
+        login_limits: mailstead_directory::LoginLimits {
+            failure_delay: Duration::from_millis(a.failure_delay_ms),
+            max_failures_per_ip: a.max_failures_per_ip,
+            slow_account_after: a.slow_account_after,
+            account_delay: Duration::from_millis(a.account_delay_ms),
+            window: Duration::from_secs(a.window_secs),
+        },
+    }
+}
+
 /// Serves until `shutdown` resolves; then stops accepting and waits at most
 /// `server.shutdown_grace_secs` for open connections before returning.
 ///
@@ -157,10 +188,28 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let smtp = mailstead_smtp::SmtpServer::new(smtp_config(&config), stores.clone(), tls);
-    let mut smtp_tasks = tokio::task::JoinSet::new();
+    let smtp = mailstead_smtp::SmtpServer::new(smtp_config(&config), stores.clone(), tls.clone());
+    let mut accept_tasks = tokio::task::JoinSet::new();
     for listener in listeners.smtp {
-        smtp_tasks.spawn(smtp.clone().serve(listener, stop_rx.clone()));
+        accept_tasks.spawn(smtp.clone().serve(listener, stop_rx.clone()));
+    }
+    if tls.is_none() && !listeners.imaps.is_empty() {
+        anyhow::bail!("imap.tls_listen needs a TLS certificate");
+    }
+    let imap = mailstead_imap::ImapServer::new(imap_config(&config), stores.clone(), tls);
+    for listener in listeners.imap {
+        accept_tasks.spawn(imap.clone().serve(
+            listener,
+            mailstead_imap::Security::StartTls,
+            stop_rx.clone(),
+        ));
+    }
+    for listener in listeners.imaps {
+        accept_tasks.spawn(imap.clone().serve(
+            listener,
+            mailstead_imap::Security::ImplicitTls,
+            stop_rx.clone(),
+        ));
     }
     let state = http::HttpState {
         meta: stores.meta.clone(),
@@ -183,9 +232,9 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let drained = tokio::time::timeout(grace, async {
-        while smtp_tasks.join_next().await.is_some() {}
+        while accept_tasks.join_next().await.is_some() {}
         // Sessions get 421 at their next command; one in the middle of a message finishes it.
-        while smtp.open_sessions() > 0 {
+        while smtp.open_sessions() > 0 || imap.open_sessions() > 0 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         while let Some(res) = tasks.join_next().await {

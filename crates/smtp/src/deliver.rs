@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 
 use mailstead_smtp_proto::{Ret, ReversePath};
 use mailstead_store::model::{
-    DsnAction, DsnRet, Flags, NewDsnRequest, NewMessage, OriginalRecipient, UnixTime, unix_now,
+    DsnAction, DsnRet, Flags, MessageIndex, NewDsnRequest, NewMessage, OriginalRecipient, UnixTime, unix_now,
 };
 use mailstead_types::{AccountId, BlobId, MailboxId};
 
@@ -178,7 +178,22 @@ pub(crate) async fn deliver(
     message.extend_from_slice(&body);
     drop(body);
 
+    // The IMAP index (summary, search text) is computed while the blob is written, and
+    // committed with the message rows, so IMAP never reads the blob for ENVELOPE,
+    // BODYSTRUCTURE or SEARCH.
+    let message = std::sync::Arc::new(message);
+    let for_index = message.clone();
+    let indexing = tokio::task::spawn_blocking(move || {
+        let indexed = mailstead_message::index(&for_index);
+        std::sync::Arc::new(MessageIndex {
+            summary: indexed.summary.to_json(),
+            header_text: indexed.header_text,
+            body_text: indexed.body_text,
+        })
+    });
     let blob_id = server.stores.blobs.put(&message).await?;
+    // A panic in the parser loses only the index (IMAP indexes the message later).
+    let index = indexing.await.ok();
     let mut accounts: Vec<AccountId> = Vec::new();
     for r in &tx.recipients {
         for a in &r.accounts {
@@ -204,6 +219,7 @@ pub(crate) async fn deliver(
                 internal_date,
                 flags: Flags::EMPTY,
                 keywords: Vec::new(),
+                index: index.clone(),
             },
         ));
     }

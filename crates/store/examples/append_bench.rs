@@ -288,6 +288,7 @@ async fn deliver(
                     internal_date: unix_now(),
                     flags: Flags::EMPTY,
                     keywords: Vec::new(),
+                    index: None,
                 };
                 let first = rand::random::<u64>() as usize;
                 let targets: Vec<_> = (0..recipients)

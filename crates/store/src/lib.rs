@@ -9,7 +9,8 @@
 //! - [`fs`]: the default blob store, content-addressed files under `blobs/ab/cd/<sha256>`.
 //!
 //! Module map: `model` (plain rows), `error`, `migrate` (numbered SQL migrations per
-//! dialect under `migrations/<dialect>/NNNN_name.sql`), one directory per backend with the
+//! dialect under `migrations/<dialect>/NNNN_name.sql`), `notify` ([`Notifier`]: in-process
+//! announcements of committed mailbox changes), one directory per backend with the
 //! same file names per entity. The generic conformance suite lives in `tests/conformance/`
 //! and runs against every backend.
 //!
@@ -30,6 +31,7 @@ pub mod error;
 pub mod fs;
 mod migrate;
 pub mod model;
+mod notify;
 pub mod postgres;
 pub mod sqlite;
 
@@ -45,6 +47,7 @@ use mailstead_types::{
 pub use error::{Result, StoreError};
 pub use migrate::{LATEST_POSTGRES_VERSION, LATEST_SQLITE_VERSION};
 use model::*;
+pub use notify::Notifier;
 
 /// Metadata storage: domains, accounts, aliases, mailboxes, messages, change log, DSN
 /// requests.
@@ -210,6 +213,66 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn changes_since(&self, mailbox: MailboxId, since: ModSeq) -> Result<Vec<Change>>;
     /// Sum of message sizes over all mailboxes of an account (quota usage).
     async fn account_usage(&self, account: AccountId) -> Result<u64>;
+    /// Messages of a mailbox with `first <= UID <= last`, ascending.
+    async fn messages_in_range(
+        &self,
+        mailbox: MailboxId,
+        first: Uid,
+        last: Uid,
+    ) -> Result<Vec<Message>>;
+    /// Counts for STATUS without loading the rows (one query); `NotFound` if the mailbox
+    /// is missing.
+    async fn mailbox_counts(&self, mailbox: MailboxId) -> Result<MailboxCounts>;
+    /// Copies the messages with these UIDs (missing ones skipped) from `from` to `to`,
+    /// in ascending UID order, each getting the next UID and MODSEQ of `to` with its
+    /// flags, keywords, internal date and blob; with `remove_source` (MOVE, RFC 6851) the
+    /// originals are expunged (logged as `Expunged`) in the SAME transaction. Returns
+    /// `(source UID, new UID)` pairs in ascending source order. `NotFound` if either
+    /// mailbox is missing; `Invalid` if `from == to` with `remove_source`.
+    async fn copy_messages(
+        &self,
+        from: MailboxId,
+        uids: &[Uid],
+        to: MailboxId,
+        remove_source: bool,
+    ) -> Result<Vec<(Uid, Uid)>>;
+    /// Sets or clears the RFC 6154 role of a mailbox.
+    async fn set_special_use(&self, id: MailboxId, special_use: Option<SpecialUse>) -> Result<()>;
+
+    // --- message index (IMAP summaries and search text) ----------------------------------
+
+    /// Stores the index of a blob (no-op if one exists: blobs are immutable). NUL
+    /// characters are stripped from its texts (see [`MessageIndex`]).
+    ///
+    /// Index rows are keyed by blob, not by message, and are not removed with the
+    /// messages that reference them (expunge, mailbox or account deletion): the blob
+    /// garbage collector removes them with the unreferenced blob. Every read joins from a
+    /// mailbox's messages, so an orphan row is never seen.
+    async fn put_index(&self, blob: &BlobId, index: &MessageIndex) -> Result<()>;
+    /// The stored summaries of the messages of `mailbox` with these UIDs, ascending by
+    /// UID; messages without an index row are left out.
+    async fn summaries(&self, mailbox: MailboxId, uids: &[Uid]) -> Result<Vec<(Uid, String)>>;
+    /// Messages of `mailbox` without an index row (delivered before indexing existed, or
+    /// by a path that skipped it): `(UID, blob)`, ascending.
+    async fn unindexed(&self, mailbox: MailboxId) -> Result<Vec<(Uid, BlobId)>>;
+    /// Messages of `mailbox` whose `header_text` contains `needle` (already lower-case;
+    /// plain substring, no pattern characters), with that header text for the caller's
+    /// exact field check; ascending by UID. An empty needle matches every indexed
+    /// message; NUL characters in `needle` are ignored, as they were stripped from the
+    /// stored text. A scan of the mailbox's index rows in the
+    /// database (no full-text index yet).
+    async fn search_headers(&self, mailbox: MailboxId, needle: &str) -> Result<Vec<(Uid, String)>>;
+    /// UIDs of messages of `mailbox` whose `body_text` contains `needle` (lower-case,
+    /// plain substring), ascending; as [`MetaStore::search_headers`] for empty needles
+    /// and NUL.
+    async fn search_body(&self, mailbox: MailboxId, needle: &str) -> Result<Vec<Uid>>;
+
+    // --- change notification ----------------------------------------------------------
+
+    /// The in-process notifier every committed change to a mailbox (append, delivery,
+    /// flags, expunge, copy/move target and source, rename, delete) is announced on, after
+    /// its commit.
+    fn notifier(&self) -> &Notifier;
 
     // --- DSN requests -------------------------------------------------------------------
 

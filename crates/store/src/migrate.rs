@@ -31,6 +31,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "dsn_requests",
         sql: include_str!("../migrations/sqlite/0002_dsn_requests.sql"),
     },
+    Migration {
+        version: 3,
+        name: "message_index",
+        sql: include_str!("../migrations/sqlite/0003_message_index.sql"),
+    },
 ];
 
 /// Migrations of the PostgreSQL dialect, in order.
@@ -44,6 +49,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "dsn_requests",
         sql: include_str!("../migrations/postgres/0002_dsn_requests.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "message_index",
+        sql: include_str!("../migrations/postgres/0003_message_index.sql"),
     },
 ];
 

@@ -4,6 +4,8 @@ use mailstead_types::{
     AccountId, Address, AliasId, AppPasswordId, BlobId, DomainId, DsnRequestId, MailboxId,
     MessageId, ModSeq, Uid, UidValidity,
 };
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::{Result, StoreError};
@@ -291,6 +293,59 @@ pub struct NewMessage {
     pub flags: Flags,
     /// Initial keywords.
     pub keywords: Vec<String>,
+    /// The message's index, stored with it (no-op if the blob has one already); `None`
+    /// leaves the message unindexed until IMAP indexes it.
+    pub index: Option<std::sync::Arc<MessageIndex>>,
+}
+
+/// What IMAP needs of a message without reading its blob, keyed by blob (content
+/// addressed, so copies share it). Produced by `mailstead-message`; opaque here.
+///
+/// Every backend strips NUL characters from the three texts before storing them
+/// (PostgreSQL `TEXT` cannot hold NUL, and the backends must agree), so what is read back
+/// may be shorter than what was given by exactly those characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageIndex {
+    /// The serialised summary (ENVELOPE, BODYSTRUCTURE, sent date; JSON).
+    pub summary: String,
+    /// Decoded, lower-cased header fields, `name: value` per line.
+    pub header_text: String,
+    /// Decoded, lower-cased body text.
+    pub body_text: String,
+}
+
+impl MessageIndex {
+    /// `(summary, header_text, body_text)` as stored: without NUL characters.
+    pub(crate) fn stored_texts(&self) -> (Cow<'_, str>, Cow<'_, str>, Cow<'_, str>) {
+        (
+            without_nul(&self.summary),
+            without_nul(&self.header_text),
+            without_nul(&self.body_text),
+        )
+    }
+}
+
+/// `text` without NUL characters: how the message index texts, and the needles searched
+/// for in them, are stored and compared (PostgreSQL `TEXT` cannot hold NUL).
+pub(crate) fn without_nul(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', ""))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Counts of one mailbox for STATUS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct MailboxCounts {
+    /// Messages.
+    pub messages: u64,
+    /// Messages without `\Seen`.
+    pub unseen: u64,
+    /// Messages with `\Deleted`.
+    pub deleted: u64,
+    /// Sum of their sizes.
+    pub size: u64,
 }
 
 /// How `store_flags` combines the given flags with the current ones (RFC 9051 §6.4.6).

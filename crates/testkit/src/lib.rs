@@ -1,12 +1,16 @@
-//! Test support: an in-process mailstead on `127.0.0.1:0` with a SQLite store in a temp
-//! directory, fixtures (domain `example.org`, users `alice` and `bob`), and a line-based
-//! SMTP client with TLS. Each test builds its own server; nothing is shared.
+//! Test support: an in-process mailstead (SMTP and IMAP) on `127.0.0.1:0` with a SQLite
+//! store in a temp directory, fixtures (domain `example.org`, users `alice` and `bob`), a
+//! line-based SMTP client and an IMAP client ([`imap::ImapClient`]), both with TLS. Each
+//! test builds its own server; nothing is shared.
+
+pub mod imap;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use mailstead_directory::{Directory, NewUser};
+use mailstead_imap::{ImapConfig, ImapServer, Security};
 use mailstead_smtp::{SmtpConfig, SmtpServer};
 use mailstead_store::Stores;
 use mailstead_store::model::Message;
@@ -42,6 +46,12 @@ pub struct TestServer {
     pub smtp: Arc<SmtpServer>,
     /// Where SMTP listens.
     pub smtp_addr: SocketAddr,
+    /// The IMAP server.
+    pub imap: Arc<ImapServer>,
+    /// Where IMAP (cleartext + STARTTLS) listens.
+    pub imap_addr: SocketAddr,
+    /// Where IMAP with implicit TLS listens.
+    pub imaps_addr: SocketAddr,
     /// TLS client config trusting the server's self-signed certificate.
     pub tls_client: Arc<rustls::ClientConfig>,
     shutdown: watch::Sender<bool>,
@@ -55,6 +65,19 @@ impl TestServer {
 
     /// A server whose SMTP limits `f` may change.
     pub async fn start_with(f: impl FnOnce(&mut SmtpConfig)) -> Self {
+        Self::start_full(f, |_| {}).await
+    }
+
+    /// A server whose IMAP settings `f` may change.
+    pub async fn start_with_imap(f: impl FnOnce(&mut ImapConfig)) -> Self {
+        Self::start_full(|_| {}, f).await
+    }
+
+    /// A server whose SMTP and IMAP settings may be changed.
+    pub async fn start_full(
+        f: impl FnOnce(&mut SmtpConfig),
+        g: impl FnOnce(&mut ImapConfig),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let stores = mailstead_store::open(
             &mailstead_store::MetaBackend::Sqlite {
@@ -94,17 +117,29 @@ impl TestServer {
         );
         let mut config = SmtpConfig::for_tests("mx.example.org");
         f(&mut config);
-        let smtp = SmtpServer::new(config, stores.clone(), Some(tls));
+        let smtp = SmtpServer::new(config, stores.clone(), Some(tls.clone()));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let smtp_addr = listener.local_addr().expect("addr");
         let (shutdown, rx) = watch::channel(false);
-        tokio::spawn(smtp.clone().serve(listener, rx));
+        tokio::spawn(smtp.clone().serve(listener, rx.clone()));
+        let mut imap_config = ImapConfig::for_tests("mx.example.org");
+        g(&mut imap_config);
+        let imap = ImapServer::new(imap_config, stores.clone(), Some(tls));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let imap_addr = listener.local_addr().expect("addr");
+        tokio::spawn(imap.clone().serve(listener, Security::StartTls, rx.clone()));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let imaps_addr = listener.local_addr().expect("addr");
+        tokio::spawn(imap.clone().serve(listener, Security::ImplicitTls, rx));
         TestServer {
             dir,
             stores,
             directory,
             smtp,
             smtp_addr,
+            imap,
+            imap_addr,
+            imaps_addr,
             tls_client,
             shutdown,
         }
@@ -144,6 +179,11 @@ impl TestServer {
             out.push((m, raw));
         }
         out
+    }
+
+    /// An IMAP client logged in as `user` (fixture password).
+    pub async fn imap_login(&self, user: &str) -> imap::ImapClient {
+        imap::ImapClient::login(self.imap_addr, user, PASSWORD).await
     }
 
     /// Asks the listener to stop accepting; open sessions get 421 at their next command.

@@ -163,15 +163,40 @@ pub(super) async fn rename(
     .await
     .map_err(|e| super::conflict_on_unique(e, || format!("mailbox {new_name}")))?;
     match row {
-        Some(row) => from_row(&row),
+        Some(row) => {
+            // One statement in autocommit: it is committed once it has returned.
+            store.notifier.notify(id);
+            from_row(&row)
+        }
         None => Err(StoreError::NotFound(format!("mailbox {id}"))),
     }
 }
 
 pub(super) async fn delete(store: &PostgresStore, id: MailboxId) -> Result<()> {
     let client = store.client().await?;
-    // Messages and change log go with it (ON DELETE CASCADE), in this one statement.
+    // Messages and change log go with it (ON DELETE CASCADE), in this one statement. Their
+    // message_index rows stay for the blob garbage collector.
     let n = execute(&client, "DELETE FROM mailboxes WHERE id = $1", &[&id.0]).await?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("mailbox {id}")));
+    }
+    store.notifier.notify(id);
+    Ok(())
+}
+
+/// Sets or clears the RFC 6154 role.
+pub(super) async fn set_special_use(
+    store: &PostgresStore,
+    id: MailboxId,
+    special_use: Option<SpecialUse>,
+) -> Result<()> {
+    let client = store.client().await?;
+    let n = execute(
+        &client,
+        "UPDATE mailboxes SET special_use = $2 WHERE id = $1",
+        &[&id.0, &special_use.map(SpecialUse::as_str)],
+    )
+    .await?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("mailbox {id}")));
     }

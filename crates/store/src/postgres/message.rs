@@ -9,9 +9,22 @@
 //! A delivery to several mailboxes (`deliver`) holds several row locks at once, so it
 //! takes them in ascending mailbox id order, the same in every transaction: no deadlock.
 //!
-//! Batches (a flag change or expunge over many UIDs) are written with `unnest` over arrays,
-//! one statement per table, so their cost in round trips does not grow with their size.
+//! COPY/MOVE locks both mailbox rows, also in ascending id order.
+//!
+//! Batches (a flag change, expunge, copy or move over many UIDs) are written with `unnest`
+//! over arrays, and sets of UIDs are read with `uid = ANY($n::BIGINT[])`, one statement per
+//! table, so their cost in round trips and parameters does not grow with their size.
+//!
+//! The message index (`message_index`, one row per blob) is written with the message that
+//! brings it (`append_row`) or later by `put_index`, always `ON CONFLICT DO NOTHING`: blobs
+//! are immutable, so a row once written is right for every copy. Search scans the
+//! mailbox's rows with `strpos()` (a plain substring test, unlike `LIKE`); a `pg_trgm`
+//! index is the next step if that becomes too slow.
+//!
+//! Every function that changes a mailbox announces it on the store's notifier right after
+//! its commit.
 
+use deadpool_postgres::GenericClient;
 use mailstead_types::{BlobId, MailboxId, MessageId, ModSeq, Uid};
 use tokio_postgres::Row;
 
@@ -19,7 +32,10 @@ use super::{
     PostgresStore, dsn, execute, from_sql_u32, from_sql_u64, not_found_on_foreign_key, query,
     query_one, query_opt, to_sql_i64,
 };
-use crate::model::{Change, ChangeKind, FlagOp, Flags, Message, NewDsnRequest, NewMessage};
+use crate::model::{
+    Change, ChangeKind, FlagOp, Flags, MailboxCounts, Message, MessageIndex, NewDsnRequest,
+    NewMessage, without_nul,
+};
 use crate::{Result, StoreError};
 
 const COLUMNS: &str = "id, mailbox_id, uid, modseq, flags, keywords, internal_date, size, blob_id";
@@ -143,6 +159,7 @@ pub(super) async fn append(
     let tx = client.transaction().await?;
     let message = append_row(&tx, mailbox, new).await?;
     tx.commit().await?;
+    store.notifier.notify(mailbox);
     Ok(message)
 }
 
@@ -175,6 +192,12 @@ pub(super) async fn deliver(
         appended.push((i, append_row(&tx, *mailbox, new).await?));
     }
     tx.commit().await?;
+    let mut changed: Vec<MailboxId> = targets.iter().map(|(mailbox, _)| *mailbox).collect();
+    changed.sort_unstable_by_key(|m| m.0);
+    changed.dedup();
+    for mailbox in changed {
+        store.notifier.notify(mailbox);
+    }
     appended.sort_by_key(|(i, _)| *i);
     Ok(appended.into_iter().map(|(_, message)| message).collect())
 }
@@ -233,6 +256,9 @@ async fn append_row(
     .map_err(|e| not_found_on_foreign_key(e, || format!("mailbox {mailbox}")))?;
     let message = from_row(&row)?;
     log_changes(tx, mailbox, ChangeKind::Appended, &[modseq], &[uid]).await?;
+    if let Some(index) = &new.index {
+        insert_index(tx, &new.blob_id, index).await?;
+    }
     Ok(message)
 }
 
@@ -349,6 +375,7 @@ pub(super) async fn store_flags(
     )
     .await?;
     tx.commit().await?;
+    store.notifier.notify(mailbox);
     Ok(changed)
 }
 
@@ -390,6 +417,7 @@ pub(super) async fn expunge(
     )
     .await?;
     tx.commit().await?;
+    store.notifier.notify(mailbox);
     removed
         .into_iter()
         .map(|uid| Ok(Uid(from_sql_u32(uid, "uid")?)))
@@ -439,6 +467,310 @@ pub(super) async fn account_usage(
     )
     .await?;
     from_sql_u64(row.try_get(0)?, "account usage")
+}
+
+/// Stores the index of a blob unless it has one (blobs are immutable); NUL characters are
+/// stripped (see [`MessageIndex`]).
+async fn insert_index<C: GenericClient>(c: &C, blob: &BlobId, index: &MessageIndex) -> Result<()> {
+    let (summary, header_text, body_text) = index.stored_texts();
+    execute(
+        c,
+        "INSERT INTO message_index (blob_id, summary, header_text, body_text)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (blob_id) DO NOTHING",
+        &[&blob.to_hex(), &&*summary, &&*header_text, &&*body_text],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn put_index(
+    store: &PostgresStore,
+    blob: &BlobId,
+    index: &MessageIndex,
+) -> Result<()> {
+    let client = store.client().await?;
+    insert_index(&client, blob, index).await
+}
+
+pub(super) async fn in_range(
+    store: &PostgresStore,
+    mailbox: MailboxId,
+    first: Uid,
+    last: Uid,
+) -> Result<Vec<Message>> {
+    let client = store.client().await?;
+    let rows = query(
+        &client,
+        &format!(
+            "SELECT {COLUMNS} FROM messages
+              WHERE mailbox_id = $1 AND uid BETWEEN $2 AND $3
+              ORDER BY uid"
+        ),
+        &[&mailbox.0, &i64::from(first.0), &i64::from(last.0)],
+    )
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The STATUS counts of a mailbox in one query; `NotFound` if it does not exist.
+pub(super) async fn counts(store: &PostgresStore, mailbox: MailboxId) -> Result<MailboxCounts> {
+    let client = store.client().await?;
+    let sql = format!(
+        "SELECT COUNT(m.id) AS messages,
+                COUNT(m.id) FILTER (WHERE m.flags & {seen} = 0) AS unseen,
+                COUNT(m.id) FILTER (WHERE m.flags & {deleted} <> 0) AS deleted,
+                COALESCE(SUM(m.size), 0)::BIGINT AS size
+           FROM mailboxes b LEFT JOIN messages m ON m.mailbox_id = b.id
+          WHERE b.id = $1
+          GROUP BY b.id",
+        seen = Flags::SEEN.0,
+        deleted = Flags::DELETED.0,
+    );
+    let Some(row) = query_opt(&client, &sql, &[&mailbox.0]).await? else {
+        return Err(StoreError::NotFound(format!("mailbox {mailbox}")));
+    };
+    Ok(MailboxCounts {
+        messages: from_sql_u64(row.try_get("messages")?, "message count")?,
+        unseen: from_sql_u64(row.try_get("unseen")?, "unseen count")?,
+        deleted: from_sql_u64(row.try_get("deleted")?, "deleted count")?,
+        size: from_sql_u64(row.try_get("size")?, "mailbox size")?,
+    })
+}
+
+/// Locks a mailbox row for the rest of `tx`: `(uid_next, highest_modseq)`, or `NotFound`.
+async fn lock_for_copy(
+    tx: &deadpool_postgres::Transaction<'_>,
+    mailbox: MailboxId,
+) -> Result<(i64, i64)> {
+    let row = query_opt(
+        tx,
+        "SELECT uid_next, highest_modseq FROM mailboxes WHERE id = $1 FOR UPDATE",
+        &[&mailbox.0],
+    )
+    .await?;
+    match row {
+        Some(row) => Ok((row.try_get("uid_next")?, row.try_get("highest_modseq")?)),
+        None => Err(StoreError::NotFound(format!("mailbox {mailbox}"))),
+    }
+}
+
+/// COPY, or MOVE with `remove_source` (RFC 6851), in one transaction: see
+/// `MetaStore::copy_messages`. Both mailbox rows are locked first, in ascending id order
+/// (as `deliver` does), so concurrent copies, moves and deliveries queue instead of
+/// deadlocking, and a second move of the same UIDs finds them gone. The copies are
+/// inserted from their source rows (`INSERT ... SELECT`, so flags, keywords, date, size and
+/// blob carry over exactly) with the target's next UIDs and MODSEQs and `Appended`
+/// changes; for MOVE the sources are then deleted with new source MODSEQs and `Expunged`
+/// changes.
+pub(super) async fn copy(
+    store: &PostgresStore,
+    from: MailboxId,
+    uids: &[Uid],
+    to: MailboxId,
+    remove_source: bool,
+) -> Result<Vec<(Uid, Uid)>> {
+    if remove_source && from == to {
+        return Err(StoreError::Invalid(format!(
+            "cannot move messages of mailbox {from} into itself"
+        )));
+    }
+    let uids = uids_to_sql(uids);
+    let mut client = store.client().await?;
+    let tx = client.transaction().await?;
+    let (first, second) = if from.0 <= to.0 {
+        (from, to)
+    } else {
+        (to, from)
+    };
+    let first_row = lock_for_copy(&tx, first).await?;
+    let second_row = if first == second {
+        first_row
+    } else {
+        lock_for_copy(&tx, second).await?
+    };
+    let ((_, source_highest), (uid_next, target_highest)) = if first == from {
+        (first_row, second_row)
+    } else {
+        (second_row, first_row)
+    };
+    if uids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = query(
+        &tx,
+        "SELECT uid FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::BIGINT[]) ORDER BY uid",
+        &[&from.0, &uids],
+    )
+    .await?;
+    let present: Vec<i64> = rows
+        .iter()
+        .map(|row| row.try_get::<_, i64>("uid"))
+        .collect::<Result<_, _>>()?;
+    if present.is_empty() {
+        return Ok(Vec::new());
+    }
+    let count = i64::try_from(present.len())
+        .map_err(|_| StoreError::Invalid("too many messages to copy".into()))?;
+    // RFC 9051 §2.3.1.1: UIDs are 32-bit and UIDNEXT must stay one, as in `append_row`.
+    if uid_next + count > i64::from(u32::MAX) {
+        return Err(StoreError::Invalid(format!(
+            "mailbox {to} has too few UIDs left for {count} messages"
+        )));
+    }
+    let new_uids: Vec<i64> = (uid_next..uid_next + count).collect();
+    let modseqs: Vec<i64> = (target_highest + 1..=target_highest + count).collect();
+    execute(
+        &tx,
+        "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internal_date, size,
+                               blob_id)
+         SELECT $1, u.uid, u.modseq, m.flags, m.keywords, m.internal_date, m.size, m.blob_id
+           FROM unnest($3::BIGINT[], $4::BIGINT[], $5::BIGINT[]) AS u(src, uid, modseq)
+           JOIN messages m ON m.mailbox_id = $2 AND m.uid = u.src",
+        &[&to.0, &from.0, &present, &new_uids, &modseqs],
+    )
+    .await?;
+    log_changes(&tx, to, ChangeKind::Appended, &modseqs, &new_uids).await?;
+    execute(
+        &tx,
+        "UPDATE mailboxes SET uid_next = $2, highest_modseq = $3 WHERE id = $1",
+        &[&to.0, &(uid_next + count), &(target_highest + count)],
+    )
+    .await?;
+    if remove_source {
+        execute(
+            &tx,
+            "DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::BIGINT[])",
+            &[&from.0, &present],
+        )
+        .await?;
+        let source_modseqs: Vec<i64> = (source_highest + 1..=source_highest + count).collect();
+        log_changes(&tx, from, ChangeKind::Expunged, &source_modseqs, &present).await?;
+        execute(
+            &tx,
+            "UPDATE mailboxes SET highest_modseq = $2 WHERE id = $1",
+            &[&from.0, &(source_highest + count)],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    store.notifier.notify(to);
+    if remove_source {
+        store.notifier.notify(from);
+    }
+    present
+        .iter()
+        .zip(&new_uids)
+        .map(|(&src, &new)| {
+            Ok((
+                Uid(from_sql_u32(src, "uid")?),
+                Uid(from_sql_u32(new, "uid")?),
+            ))
+        })
+        .collect()
+}
+
+pub(super) async fn summaries(
+    store: &PostgresStore,
+    mailbox: MailboxId,
+    uids: &[Uid],
+) -> Result<Vec<(Uid, String)>> {
+    let uids = uids_to_sql(uids);
+    if uids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let client = store.client().await?;
+    let rows = query(
+        &client,
+        "SELECT m.uid, i.summary FROM messages m
+           JOIN message_index i ON i.blob_id = m.blob_id
+          WHERE m.mailbox_id = $1 AND m.uid = ANY($2::BIGINT[])
+          ORDER BY m.uid",
+        &[&mailbox.0, &uids],
+    )
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                Uid(from_sql_u32(row.try_get("uid")?, "uid")?),
+                row.try_get("summary")?,
+            ))
+        })
+        .collect()
+}
+
+pub(super) async fn unindexed(
+    store: &PostgresStore,
+    mailbox: MailboxId,
+) -> Result<Vec<(Uid, BlobId)>> {
+    let client = store.client().await?;
+    let rows = query(
+        &client,
+        "SELECT m.uid, m.blob_id FROM messages m
+           LEFT JOIN message_index i ON i.blob_id = m.blob_id
+          WHERE m.mailbox_id = $1 AND i.blob_id IS NULL
+          ORDER BY m.uid",
+        &[&mailbox.0],
+    )
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let blob_id: &str = row.try_get("blob_id")?;
+            Ok((
+                Uid(from_sql_u32(row.try_get("uid")?, "uid")?),
+                blob_id
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("stored blob id {blob_id:?}")))?,
+            ))
+        })
+        .collect()
+}
+
+pub(super) async fn search_headers(
+    store: &PostgresStore,
+    mailbox: MailboxId,
+    needle: &str,
+) -> Result<Vec<(Uid, String)>> {
+    let needle = without_nul(needle);
+    let client = store.client().await?;
+    let rows = query(
+        &client,
+        "SELECT m.uid, i.header_text FROM messages m
+           JOIN message_index i ON i.blob_id = m.blob_id
+          WHERE m.mailbox_id = $1 AND strpos(i.header_text, $2) > 0
+          ORDER BY m.uid",
+        &[&mailbox.0, &&*needle],
+    )
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                Uid(from_sql_u32(row.try_get("uid")?, "uid")?),
+                row.try_get("header_text")?,
+            ))
+        })
+        .collect()
+}
+
+pub(super) async fn search_body(
+    store: &PostgresStore,
+    mailbox: MailboxId,
+    needle: &str,
+) -> Result<Vec<Uid>> {
+    let needle = without_nul(needle);
+    let client = store.client().await?;
+    let rows = query(
+        &client,
+        "SELECT m.uid FROM messages m
+           JOIN message_index i ON i.blob_id = m.blob_id
+          WHERE m.mailbox_id = $1 AND strpos(i.body_text, $2) > 0
+          ORDER BY m.uid",
+        &[&mailbox.0, &&*needle],
+    )
+    .await?;
+    rows.iter()
+        .map(|row| Ok(Uid(from_sql_u32(row.try_get("uid")?, "uid")?)))
+        .collect()
 }
 
 #[cfg(test)]

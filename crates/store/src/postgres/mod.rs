@@ -22,6 +22,12 @@
 //! - Migrations run under a session-level advisory lock, so nodes starting together
 //!   migrate once.
 //!
+//! Change notification: each transaction that changes a mailbox announces it on the
+//! store's [`Notifier`] right after its commit. The notifier is in-process, so only
+//! sessions on the node that made the change hear of it; sessions on other nodes see the
+//! change at their next read of the change log. (`LISTEN`/`NOTIFY` would carry it across
+//! nodes; not done yet.)
+//!
 //! Text that is sorted or unique is `COLLATE "C"` in the schema, so orders match SQLite's
 //! and the model types' byte order whatever the database's default collation is.
 
@@ -33,6 +39,7 @@ mod dsn;
 mod mailbox;
 mod message;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -49,7 +56,7 @@ use tokio_postgres::{NoTls, Row};
 
 use crate::migrate;
 use crate::model::*;
-use crate::{BlobStore, MetaStore, Result, StoreError};
+use crate::{BlobStore, MetaStore, Notifier, Result, StoreError};
 
 /// Key of the session-level advisory lock held while migrating ("mailstea" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6d61_696c_7374_6561;
@@ -71,9 +78,13 @@ const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrat
 ///
 /// Connections are unencrypted (`NoTls`): TLS to the database is a later issue, so for now
 /// the database must be reached over loopback, a Unix socket or a private network.
+///
+/// Clones share the pool and the [`Notifier`].
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    /// Announces committed mailbox changes made through this process (see the module docs).
+    notifier: Arc<Notifier>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -128,7 +139,10 @@ impl PostgresStore {
             .create_timeout(Some(CONNECT_TIMEOUT))
             .build()
             .map_err(|e| StoreError::Pool(e.to_string()))?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            notifier: Arc::new(Notifier::new()),
+        })
     }
 
     /// A connection from the pool.
@@ -524,6 +538,57 @@ impl MetaStore for PostgresStore {
 
     async fn account_usage(&self, account: AccountId) -> Result<u64> {
         message::account_usage(self, account).await
+    }
+
+    async fn messages_in_range(
+        &self,
+        mailbox: MailboxId,
+        first: Uid,
+        last: Uid,
+    ) -> Result<Vec<Message>> {
+        message::in_range(self, mailbox, first, last).await
+    }
+
+    async fn mailbox_counts(&self, mailbox: MailboxId) -> Result<MailboxCounts> {
+        message::counts(self, mailbox).await
+    }
+
+    async fn copy_messages(
+        &self,
+        from: MailboxId,
+        uids: &[Uid],
+        to: MailboxId,
+        remove_source: bool,
+    ) -> Result<Vec<(Uid, Uid)>> {
+        message::copy(self, from, uids, to, remove_source).await
+    }
+
+    async fn set_special_use(&self, id: MailboxId, special_use: Option<SpecialUse>) -> Result<()> {
+        mailbox::set_special_use(self, id, special_use).await
+    }
+
+    async fn put_index(&self, blob: &BlobId, index: &MessageIndex) -> Result<()> {
+        message::put_index(self, blob, index).await
+    }
+
+    async fn summaries(&self, mailbox: MailboxId, uids: &[Uid]) -> Result<Vec<(Uid, String)>> {
+        message::summaries(self, mailbox, uids).await
+    }
+
+    async fn unindexed(&self, mailbox: MailboxId) -> Result<Vec<(Uid, BlobId)>> {
+        message::unindexed(self, mailbox).await
+    }
+
+    async fn search_headers(&self, mailbox: MailboxId, needle: &str) -> Result<Vec<(Uid, String)>> {
+        message::search_headers(self, mailbox, needle).await
+    }
+
+    async fn search_body(&self, mailbox: MailboxId, needle: &str) -> Result<Vec<Uid>> {
+        message::search_body(self, mailbox, needle).await
+    }
+
+    fn notifier(&self) -> &Notifier {
+        &self.notifier
     }
 
     async fn dsn_requests(&self, limit: u32) -> Result<Vec<DsnRequest>> {

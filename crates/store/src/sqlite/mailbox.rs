@@ -152,7 +152,8 @@ pub(super) fn rename(conn: &Connection, id: MailboxId, new_name: &str) -> Result
     require(conn, id)
 }
 
-/// Removes a mailbox; its messages and change log go by ON DELETE CASCADE.
+/// Removes a mailbox; its messages and change log go by ON DELETE CASCADE (their
+/// `message_index` rows stay for the blob garbage collector).
 pub(super) fn delete(conn: &Connection, id: MailboxId) -> Result<()> {
     match execute(conn, "DELETE FROM mailboxes WHERE id = ?1", [id.0])? {
         0 => Err(StoreError::NotFound(format!("mailbox {id}"))),
@@ -166,6 +167,22 @@ pub(super) fn set_subscribed(conn: &Connection, id: MailboxId, subscribed: bool)
         conn,
         "UPDATE mailboxes SET subscribed = ?1 WHERE id = ?2",
         (subscribed, id.0),
+    )? {
+        0 => Err(StoreError::NotFound(format!("mailbox {id}"))),
+        _ => Ok(()),
+    }
+}
+
+/// Sets or clears the RFC 6154 role.
+pub(super) fn set_special_use(
+    conn: &Connection,
+    id: MailboxId,
+    special_use: Option<SpecialUse>,
+) -> Result<()> {
+    match execute(
+        conn,
+        "UPDATE mailboxes SET special_use = ?1 WHERE id = ?2",
+        (special_use.map(SpecialUse::as_str), id.0),
     )? {
         0 => Err(StoreError::NotFound(format!("mailbox {id}"))),
         _ => Ok(()),

@@ -6,18 +6,30 @@
 //! connection inside `BEGIN IMMEDIATE`, which also holds off other processes; so UIDs and
 //! MODSEQs are strictly ascending per mailbox (design invariant 4) without row locks.
 //!
+//! Sets of UIDs (COPY/MOVE, FETCH of summaries) go to SQLite as one JSON array parameter,
+//! read with `json_each`: `uid IN (SELECT value FROM json_each(?))` is one statement
+//! whatever the set's size, looked up through the `(mailbox_id, uid)` index, instead of an
+//! `IN` list with a parameter per UID (SQLite caps parameters at 32766).
+//!
+//! The message index (`message_index`, one row per blob) is written with the message that
+//! brings it (`append`) or later by `put_index`, always `INSERT OR IGNORE`: blobs are
+//! immutable, so a row once written is right for every copy. Search is a scan of the
+//! mailbox's rows with `instr()` (a plain substring test: `%` and `_` are ordinary
+//! characters); an FTS5 trigram table is the next step if that becomes too slow.
+//!
 //! Keywords are stored as one space-separated, sorted, duplicate-free text: IMAP keywords
 //! are atoms (RFC 9051 §9 `flag-keyword`), which cannot contain a space, so the encoding
 //! is lossless; a keyword that is empty or holds white space is refused as `Invalid`.
 
 use std::collections::BTreeSet;
 
-use mailstead_types::{AccountId, MailboxId, MessageId, ModSeq, Uid};
+use mailstead_types::{AccountId, BlobId, MailboxId, MessageId, ModSeq, Uid};
 use rusqlite::{Connection, Row};
 
 use super::{col, col_u64, dsn, execute, mailbox, query_all, query_opt, query_u64, to_sql_i64};
 use crate::model::{
-    Change, ChangeKind, FlagOp, Flags, Mailbox, Message, NewDsnRequest, NewMessage,
+    Change, ChangeKind, FlagOp, Flags, Mailbox, MailboxCounts, Message, MessageIndex,
+    NewDsnRequest, NewMessage, without_nul,
 };
 use crate::{Result, StoreError};
 
@@ -143,6 +155,9 @@ pub(super) fn append(conn: &Connection, mailbox: MailboxId, new: &NewMessage) ->
         (uid_next, to_sql_i64(modseq.0, "modseq")?, mailbox.0),
     )?;
     log_change(conn, mailbox, modseq, uid, ChangeKind::Appended)?;
+    if let Some(index) = &new.index {
+        insert_index(conn, &new.blob_id, index)?;
+    }
     Ok(Message {
         id,
         mailbox_id: mailbox,
@@ -325,5 +340,227 @@ pub(super) fn account_usage(conn: &Connection, account: AccountId) -> Result<u64
         "SELECT COALESCE(SUM(m.size), 0) FROM messages m \
          JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.account_id = ?1",
         [account.0],
+    )
+}
+
+/// Stores the index of a blob unless it has one (blobs are immutable); NUL characters are
+/// stripped (see [`MessageIndex`]).
+pub(super) fn insert_index(conn: &Connection, blob: &BlobId, index: &MessageIndex) -> Result<()> {
+    let (summary, header_text, body_text) = index.stored_texts();
+    execute(
+        conn,
+        "INSERT OR IGNORE INTO message_index (blob_id, summary, header_text, body_text) \
+         VALUES (?1, ?2, ?3, ?4)",
+        (blob.to_hex(), &*summary, &*header_text, &*body_text),
+    )?;
+    Ok(())
+}
+
+/// A set of UIDs as the JSON array `json_each` reads (see the module docs).
+fn uid_array(uids: &[Uid]) -> String {
+    let mut out = String::with_capacity(uids.len() * 6 + 2);
+    out.push('[');
+    for (i, uid) in uids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&uid.0.to_string());
+    }
+    out.push(']');
+    out
+}
+
+/// Messages of a mailbox with `first <= UID <= last`, ascending.
+pub(super) fn in_range(
+    conn: &Connection,
+    mailbox: MailboxId,
+    first: Uid,
+    last: Uid,
+) -> Result<Vec<Message>> {
+    query_all(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM messages WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 \
+             ORDER BY uid"
+        ),
+        (mailbox.0, first.0, last.0),
+        from_row,
+    )
+}
+
+/// The STATUS counts of a mailbox in one query; `NotFound` if it does not exist.
+pub(super) fn counts(conn: &Connection, mailbox: MailboxId) -> Result<MailboxCounts> {
+    let sql = format!(
+        "SELECT COUNT(m.id), \
+                COALESCE(SUM(CASE WHEN m.flags & {seen} = 0 THEN 1 ELSE 0 END), 0), \
+                COALESCE(SUM(CASE WHEN m.flags & {deleted} <> 0 THEN 1 ELSE 0 END), 0), \
+                COALESCE(SUM(m.size), 0) \
+           FROM mailboxes b LEFT JOIN messages m ON m.mailbox_id = b.id \
+          WHERE b.id = ?1 GROUP BY b.id",
+        seen = Flags::SEEN.0,
+        deleted = Flags::DELETED.0,
+    );
+    query_opt(conn, &sql, [mailbox.0], |row| {
+        Ok(MailboxCounts {
+            messages: col_u64(row, 0)?,
+            unseen: col_u64(row, 1)?,
+            deleted: col_u64(row, 2)?,
+            size: col_u64(row, 3)?,
+        })
+    })?
+    .ok_or_else(|| StoreError::NotFound(format!("mailbox {mailbox}")))
+}
+
+/// COPY, or MOVE with `remove_source` (RFC 6851): see `MetaStore::copy_messages`. Every
+/// copy is inserted from its source row (`INSERT ... SELECT`, so flags, keywords, date,
+/// size and blob are carried over exactly) with the target's next UID and MODSEQ and an
+/// `Appended` change; for MOVE the source row is then deleted with a new source MODSEQ and
+/// an `Expunged` change. The caller's transaction makes it all or nothing.
+pub(super) fn copy(
+    conn: &Connection,
+    from: MailboxId,
+    uids: &[Uid],
+    to: MailboxId,
+    remove_source: bool,
+) -> Result<Vec<(Uid, Uid)>> {
+    if remove_source && from == to {
+        return Err(StoreError::Invalid(format!(
+            "cannot move messages of mailbox {from} into itself"
+        )));
+    }
+    let source = mailbox::require(conn, from)?;
+    let target = mailbox::require(conn, to)?;
+    let uids = sorted_uids(uids);
+    if uids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let present: Vec<Uid> = query_all(
+        conn,
+        "SELECT uid FROM messages \
+          WHERE mailbox_id = ?1 AND uid IN (SELECT value FROM json_each(?2)) ORDER BY uid",
+        (from.0, uid_array(&uids)),
+        |row| Ok(Uid(col(row, 0)?)),
+    )?;
+    if present.is_empty() {
+        return Ok(Vec::new());
+    }
+
+    let mut uid_next = target.uid_next;
+    let mut target_modseq = target.highest_modseq;
+    let mut pairs = Vec::with_capacity(present.len());
+    for &uid in &present {
+        let new_uid = uid_next;
+        uid_next = Uid(new_uid.0.checked_add(1).ok_or_else(|| {
+            StoreError::Invalid(format!("mailbox {} has used every UID", target.name))
+        })?);
+        target_modseq = next_modseq(target_modseq)?;
+        execute(
+            conn,
+            "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internal_date, \
+             size, blob_id) \
+             SELECT ?1, ?2, ?3, flags, keywords, internal_date, size, blob_id \
+               FROM messages WHERE mailbox_id = ?4 AND uid = ?5",
+            (
+                to.0,
+                new_uid.0,
+                to_sql_i64(target_modseq.0, "modseq")?,
+                from.0,
+                uid.0,
+            ),
+        )?;
+        log_change(conn, to, target_modseq, new_uid, ChangeKind::Appended)?;
+        pairs.push((uid, new_uid));
+    }
+    execute(
+        conn,
+        "UPDATE mailboxes SET uid_next = ?1, highest_modseq = ?2 WHERE id = ?3",
+        (uid_next.0, to_sql_i64(target_modseq.0, "modseq")?, to.0),
+    )?;
+
+    if remove_source {
+        let mut source_modseq = source.highest_modseq;
+        for &uid in &present {
+            execute(
+                conn,
+                "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+                (from.0, uid.0),
+            )?;
+            source_modseq = next_modseq(source_modseq)?;
+            log_change(conn, from, source_modseq, uid, ChangeKind::Expunged)?;
+        }
+        set_highest_modseq(conn, from, source_modseq)?;
+    }
+    Ok(pairs)
+}
+
+/// The stored summaries of the messages with these UIDs, ascending by UID.
+pub(super) fn summaries(
+    conn: &Connection,
+    mailbox: MailboxId,
+    uids: &[Uid],
+) -> Result<Vec<(Uid, String)>> {
+    let uids = sorted_uids(uids);
+    if uids.is_empty() {
+        return Ok(Vec::new());
+    }
+    query_all(
+        conn,
+        "SELECT m.uid, i.summary FROM messages m \
+           JOIN message_index i ON i.blob_id = m.blob_id \
+          WHERE m.mailbox_id = ?1 AND m.uid IN (SELECT value FROM json_each(?2)) \
+          ORDER BY m.uid",
+        (mailbox.0, uid_array(&uids)),
+        |row| Ok((Uid(col(row, 0)?), col(row, 1)?)),
+    )
+}
+
+/// Messages without an index row: `(UID, blob)`, ascending.
+pub(super) fn unindexed(conn: &Connection, mailbox: MailboxId) -> Result<Vec<(Uid, BlobId)>> {
+    query_all(
+        conn,
+        "SELECT m.uid, m.blob_id FROM messages m \
+           LEFT JOIN message_index i ON i.blob_id = m.blob_id \
+          WHERE m.mailbox_id = ?1 AND i.blob_id IS NULL \
+          ORDER BY m.uid",
+        [mailbox.0],
+        |row| {
+            let blob_id: String = col(row, 1)?;
+            Ok((
+                Uid(col(row, 0)?),
+                blob_id
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("stored blob id {blob_id:?}")))?,
+            ))
+        },
+    )
+}
+
+/// Messages whose header text contains `needle` (plain substring), with that text.
+pub(super) fn search_headers(
+    conn: &Connection,
+    mailbox: MailboxId,
+    needle: &str,
+) -> Result<Vec<(Uid, String)>> {
+    query_all(
+        conn,
+        "SELECT m.uid, i.header_text FROM messages m \
+           JOIN message_index i ON i.blob_id = m.blob_id \
+          WHERE m.mailbox_id = ?1 AND instr(i.header_text, ?2) > 0 \
+          ORDER BY m.uid",
+        (mailbox.0, &*without_nul(needle)),
+        |row| Ok((Uid(col(row, 0)?), col(row, 1)?)),
+    )
+}
+
+/// UIDs of the messages whose body text contains `needle` (plain substring).
+pub(super) fn search_body(conn: &Connection, mailbox: MailboxId, needle: &str) -> Result<Vec<Uid>> {
+    query_all(
+        conn,
+        "SELECT m.uid FROM messages m \
+           JOIN message_index i ON i.blob_id = m.blob_id \
+          WHERE m.mailbox_id = ?1 AND instr(i.body_text, ?2) > 0 \
+          ORDER BY m.uid",
+        (mailbox.0, &*without_nul(needle)),
+        |row| Ok(Uid(col(row, 0)?)),
     )
 }

@@ -31,6 +31,11 @@
 //!   transaction so multi-statement reads (an alias with its destinations) are consistent.
 //! - Every rusqlite call runs off the async worker threads: on the writer thread or in
 //!   `spawn_blocking`.
+//! - **Change notification.** A write that changes mailboxes (append, delivery, flags,
+//!   expunge, copy/move, rename, delete) names them from its result, and the writer thread
+//!   announces them on the store's [`Notifier`] after its group's `COMMIT` succeeded and
+//!   before the caller is answered; never from inside the savepoint, and never for a job
+//!   that failed or a group whose commit failed. See `write_and_notify`.
 //!
 //! # Durability
 //!
@@ -63,7 +68,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use mailstead_types::{
-    AccountId, Address, AliasId, AppPasswordId, DomainId, DsnRequestId, MailboxId, ModSeq, Uid,
+    AccountId, Address, AliasId, AppPasswordId, BlobId, DomainId, DsnRequestId, MailboxId, ModSeq,
+    Uid,
 };
 use rusqlite::types::FromSql;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, Row, TransactionBehavior};
@@ -71,7 +77,7 @@ use tokio::sync::{Semaphore, oneshot};
 
 use crate::migrate;
 use crate::model::*;
-use crate::{MetaStore, Result, StoreError};
+use crate::{MetaStore, Notifier, Result, StoreError};
 
 /// How long a connection waits for a lock held by another connection or process before
 /// failing with `SQLITE_BUSY` (a temporary error).
@@ -95,6 +101,9 @@ pub struct SqliteStore {
     readers: Arc<ReaderPool>,
     /// Transactions committed by the writer thread (see [`SqliteStore::commits`]).
     commits: Arc<AtomicU64>,
+    /// Announces committed mailbox changes; called on the writer thread after the commit
+    /// (see [`SqliteStore::write_and_notify`]).
+    notifier: Arc<Notifier>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -169,6 +178,7 @@ impl SqliteStore {
             writer: tx,
             readers,
             commits,
+            notifier: Arc::new(Notifier::new()),
         })
     }
 
@@ -180,7 +190,34 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let (job, result) = Job::boxed(f);
+        self.submit(Job::boxed(f)).await
+    }
+
+    /// [`SqliteStore::write`] for a change to mailboxes: once the job's group has
+    /// committed, and only if the job succeeded, the mailboxes `changed` names from its
+    /// result are announced on the [`Notifier`]. That happens on the writer thread before
+    /// the caller is answered, so the announcement is made even if the caller has gone
+    /// (its future dropped), and never for a change that was rolled back.
+    async fn write_and_notify<T, F, C>(&self, f: F, changed: C) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        C: FnOnce(&T) -> Vec<MailboxId> + Send + 'static,
+    {
+        let notifier = self.notifier.clone();
+        let on_commit = Box::new(move |value: &T| {
+            for mailbox in changed(value) {
+                notifier.notify(mailbox);
+            }
+        });
+        self.submit(Job::boxed_with(f, Some(on_commit))).await
+    }
+
+    /// Queues a job on the writer thread and waits for its answer.
+    async fn submit<T>(
+        &self,
+        (job, result): (Box<dyn WriteJob>, oneshot::Receiver<Result<T>>),
+    ) -> Result<T> {
         self.writer
             .send(job)
             .map_err(|_| StoreError::Task("the sqlite writer thread is gone".into()))?;
@@ -327,10 +364,14 @@ trait WriteJob: Send {
     fn finish(self: Box<Self>, outcome: Result<()>);
 }
 
+/// Run on the writer thread with a job's value once its group has committed.
+type OnCommit<T> = Box<dyn FnOnce(&T) + Send>;
+
 /// A [`WriteJob`] made of a closure and the channel back to its caller.
 struct Job<T, F> {
     work: Option<F>,
     result: Option<Result<T>>,
+    on_commit: Option<OnCommit<T>>,
     reply: oneshot::Sender<Result<T>>,
 }
 
@@ -341,10 +382,20 @@ where
 {
     /// The job for the writer thread, and where its result will arrive.
     fn boxed(work: F) -> (Box<dyn WriteJob>, oneshot::Receiver<Result<T>>) {
+        Self::boxed_with(work, None)
+    }
+
+    /// [`Job::boxed`] with a hook run on the job's value only when the job succeeded and
+    /// its group committed, before the caller is answered.
+    fn boxed_with(
+        work: F,
+        on_commit: Option<OnCommit<T>>,
+    ) -> (Box<dyn WriteJob>, oneshot::Receiver<Result<T>>) {
         let (reply, result) = oneshot::channel();
         let job = Job {
             work: Some(work),
             result: None,
+            on_commit,
             reply,
         };
         (Box::new(job), result)
@@ -373,6 +424,9 @@ where
             (Some(Ok(_)) | None, Err(e)) => Err(e),
             (None, Ok(())) => Err(StoreError::Task("write job did not run".into())),
         };
+        if let (Ok(value), Some(on_commit)) = (&result, self.on_commit) {
+            on_commit(value);
+        }
         // The caller may have given up (its future was dropped); nothing to tell then.
         let _ = self.reply.send(result);
     }
@@ -721,6 +775,11 @@ fn to_sql_i64(value: u64, what: &str) -> Result<i64> {
     i64::try_from(value).map_err(|_| StoreError::Invalid(format!("{what} {value} is too large")))
 }
 
+/// `mailboxes` when `cond` holds, else none: which mailboxes a write changed.
+fn only_if(cond: bool, mailboxes: Vec<MailboxId>) -> Vec<MailboxId> {
+    if cond { mailboxes } else { Vec::new() }
+}
+
 /// A stored domain name parsed back; `Corrupt` when it is not a valid domain.
 fn parse_domain(name: &str) -> Result<mailstead_types::Domain> {
     name.parse()
@@ -908,11 +967,16 @@ impl MetaStore for SqliteStore {
 
     async fn rename_mailbox(&self, id: MailboxId, new_name: &str) -> Result<Mailbox> {
         let new_name = new_name.to_owned();
-        self.write(move |c| mailbox::rename(c, id, &new_name)).await
+        self.write_and_notify(
+            move |c| mailbox::rename(c, id, &new_name),
+            move |_| vec![id],
+        )
+        .await
     }
 
     async fn delete_mailbox(&self, id: MailboxId) -> Result<()> {
-        self.write(move |c| mailbox::delete(c, id)).await
+        self.write_and_notify(move |c| mailbox::delete(c, id), move |_| vec![id])
+            .await
     }
 
     async fn set_subscribed(&self, id: MailboxId, subscribed: bool) -> Result<()> {
@@ -922,7 +986,11 @@ impl MetaStore for SqliteStore {
 
     async fn append_message(&self, mailbox: MailboxId, new: &NewMessage) -> Result<Message> {
         let new = new.clone();
-        self.write(move |c| message::append(c, mailbox, &new)).await
+        self.write_and_notify(
+            move |c| message::append(c, mailbox, &new),
+            move |_| vec![mailbox],
+        )
+        .await
     }
 
     async fn deliver(
@@ -935,8 +1003,14 @@ impl MetaStore for SqliteStore {
         }
         // One write job: one savepoint in the group-commit transaction, all or nothing.
         let (targets, dsn) = (targets.to_vec(), dsn.to_vec());
-        self.write(move |c| message::deliver(c, &targets, &dsn))
-            .await
+        let mut changed: Vec<MailboxId> = targets.iter().map(|(mailbox, _)| *mailbox).collect();
+        changed.sort_unstable_by_key(|m| m.0);
+        changed.dedup();
+        self.write_and_notify(
+            move |c| message::deliver(c, &targets, &dsn),
+            move |_| changed,
+        )
+        .await
     }
 
     async fn messages(&self, mailbox: MailboxId) -> Result<Vec<Message>> {
@@ -952,14 +1026,20 @@ impl MetaStore for SqliteStore {
         keywords: &[String],
     ) -> Result<Vec<Message>> {
         let (uids, keywords) = (uids.to_vec(), keywords.to_vec());
-        self.write(move |c| message::store_flags(c, mailbox, &uids, op, flags, &keywords))
-            .await
+        self.write_and_notify(
+            move |c| message::store_flags(c, mailbox, &uids, op, flags, &keywords),
+            move |changed| only_if(!changed.is_empty(), vec![mailbox]),
+        )
+        .await
     }
 
     async fn expunge(&self, mailbox: MailboxId, uids: &[Uid]) -> Result<Vec<Uid>> {
         let uids = uids.to_vec();
-        self.write(move |c| message::expunge(c, mailbox, &uids))
-            .await
+        self.write_and_notify(
+            move |c| message::expunge(c, mailbox, &uids),
+            move |removed| only_if(!removed.is_empty(), vec![mailbox]),
+        )
+        .await
     }
 
     async fn changes_since(&self, mailbox: MailboxId, since: ModSeq) -> Result<Vec<Change>> {
@@ -969,6 +1049,76 @@ impl MetaStore for SqliteStore {
 
     async fn account_usage(&self, account: AccountId) -> Result<u64> {
         self.read(move |c| message::account_usage(c, account)).await
+    }
+
+    async fn messages_in_range(
+        &self,
+        mailbox: MailboxId,
+        first: Uid,
+        last: Uid,
+    ) -> Result<Vec<Message>> {
+        self.read(move |c| message::in_range(c, mailbox, first, last))
+            .await
+    }
+
+    async fn mailbox_counts(&self, mailbox: MailboxId) -> Result<MailboxCounts> {
+        self.read(move |c| message::counts(c, mailbox)).await
+    }
+
+    async fn copy_messages(
+        &self,
+        from: MailboxId,
+        uids: &[Uid],
+        to: MailboxId,
+        remove_source: bool,
+    ) -> Result<Vec<(Uid, Uid)>> {
+        let uids = uids.to_vec();
+        self.write_and_notify(
+            move |c| message::copy(c, from, &uids, to, remove_source),
+            move |pairs| match (pairs.is_empty(), remove_source) {
+                (true, _) => Vec::new(),
+                (false, false) => vec![to],
+                (false, true) => vec![to, from],
+            },
+        )
+        .await
+    }
+
+    async fn set_special_use(&self, id: MailboxId, special_use: Option<SpecialUse>) -> Result<()> {
+        self.write(move |c| mailbox::set_special_use(c, id, special_use))
+            .await
+    }
+
+    async fn put_index(&self, blob: &BlobId, index: &MessageIndex) -> Result<()> {
+        let (blob, index) = (*blob, index.clone());
+        self.write(move |c| message::insert_index(c, &blob, &index))
+            .await
+    }
+
+    async fn summaries(&self, mailbox: MailboxId, uids: &[Uid]) -> Result<Vec<(Uid, String)>> {
+        let uids = uids.to_vec();
+        self.read(move |c| message::summaries(c, mailbox, &uids))
+            .await
+    }
+
+    async fn unindexed(&self, mailbox: MailboxId) -> Result<Vec<(Uid, BlobId)>> {
+        self.read(move |c| message::unindexed(c, mailbox)).await
+    }
+
+    async fn search_headers(&self, mailbox: MailboxId, needle: &str) -> Result<Vec<(Uid, String)>> {
+        let needle = needle.to_owned();
+        self.read(move |c| message::search_headers(c, mailbox, &needle))
+            .await
+    }
+
+    async fn search_body(&self, mailbox: MailboxId, needle: &str) -> Result<Vec<Uid>> {
+        let needle = needle.to_owned();
+        self.read(move |c| message::search_body(c, mailbox, &needle))
+            .await
+    }
+
+    fn notifier(&self) -> &Notifier {
+        &self.notifier
     }
 
     async fn dsn_requests(&self, limit: u32) -> Result<Vec<DsnRequest>> {
@@ -1255,6 +1405,55 @@ mod tests {
         let answers = group(&conn, &commits, vec![insert(3)]);
         assert!(answers[0].is_ok(), "the next group commits: {answers:?}");
         assert_eq!(rows(&conn), [3]);
+    }
+
+    /// A job whose commit hook records `x` in `log` (as `write_and_notify` announces).
+    fn hooked(x: i64, fail: bool, log: &Arc<Mutex<Vec<i64>>>) -> (Box<dyn WriteJob>, Reply) {
+        let log = log.clone();
+        Job::boxed_with(
+            move |c: &Connection| {
+                execute(c, "INSERT INTO t (x) VALUES (?1)", [x])?;
+                if fail {
+                    return Err(StoreError::Invalid("changed my mind".into()));
+                }
+                Ok(())
+            },
+            Some(Box::new(move |_: &()| {
+                log.lock().unwrap_or_else(|p| p.into_inner()).push(x)
+            })),
+        )
+    }
+
+    #[test]
+    fn commit_hooks_run_after_the_commit_only_for_jobs_that_succeeded() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = scratch(&dir);
+        let commits = AtomicU64::new(0);
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let answers = group(
+            &conn,
+            &commits,
+            vec![
+                hooked(1, false, &log),
+                hooked(2, true, &log),
+                hooked(3, false, &log),
+            ],
+        );
+        assert!(answers[0].is_ok() && answers[1].is_err() && answers[2].is_ok());
+        assert_eq!(*log.lock().expect("log"), [1, 3]);
+
+        // A group whose COMMIT fails runs no hook, not even for the jobs that succeeded.
+        log.lock().expect("log").clear();
+        let answers = group(
+            &conn,
+            &commits,
+            vec![
+                hooked(4, false, &log),
+                job(|c| execute(c, "INSERT INTO child (p) VALUES (99)", []).map(drop)),
+            ],
+        );
+        assert!(answers.iter().all(Result::is_err), "{answers:?}");
+        assert!(log.lock().expect("log").is_empty());
     }
 
     #[test]

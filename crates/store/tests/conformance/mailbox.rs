@@ -269,3 +269,41 @@ pub async fn mailboxes_are_listed_sorted_by_name(f: &MetaFixture) {
             .is_empty()
     );
 }
+
+/// `set_special_use` sets, replaces and clears the RFC 6154 role; a missing mailbox is
+/// `NotFound`.
+pub async fn special_use_is_set_replaced_and_cleared(f: &MetaFixture) {
+    let s = &*f.store;
+    let (alice, _) = inbox(s).await;
+    let lists = s
+        .create_mailbox(alice.id, "Lists", None)
+        .await
+        .expect("create");
+    let role = |id| async move {
+        s.mailbox_by_id(id)
+            .await
+            .expect("by id")
+            .expect("exists")
+            .special_use
+    };
+
+    s.set_special_use(lists.id, Some(SpecialUse::All))
+        .await
+        .expect("set");
+    assert_eq!(role(lists.id).await, Some(SpecialUse::All));
+    s.set_special_use(lists.id, Some(SpecialUse::Flagged))
+        .await
+        .expect("replace");
+    assert_eq!(role(lists.id).await, Some(SpecialUse::Flagged));
+    s.set_special_use(lists.id, None).await.expect("clear");
+    assert_eq!(role(lists.id).await, None);
+
+    let sent = mailbox(s, alice.id, "Sent").await;
+    s.set_special_use(sent.id, None).await.expect("clear sent");
+    assert_eq!(role(sent.id).await, None);
+    assert_err!(
+        s.set_special_use(MailboxId(lists.id.0 + 1000), Some(SpecialUse::Junk))
+            .await,
+        NotFound
+    );
+}

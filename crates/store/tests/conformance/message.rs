@@ -900,3 +900,98 @@ pub async fn concurrent_append_messages_from_many_tasks(f: &MetaFixture) {
         assert_eq!(changes.len(), count);
     }
 }
+
+/// `messages_in_range` returns the messages with `first <= UID <= last`, ascending,
+/// skipping expunged UIDs; an empty or inverted range gives nothing.
+pub async fn messages_in_range_returns_the_uids_between_bounds(f: &MetaFixture) {
+    let s = &*f.store;
+    let (_, inbox) = inbox(s).await;
+    let all = append_n(s, inbox.id, 5).await;
+    s.expunge(inbox.id, &uids(&[3])).await.expect("expunge");
+
+    let got = s
+        .messages_in_range(inbox.id, Uid(2), Uid(4))
+        .await
+        .expect("range");
+    assert_eq!(got, vec![all[1].clone(), all[3].clone()]);
+    let got = s
+        .messages_in_range(inbox.id, Uid(1), Uid(u32::MAX))
+        .await
+        .expect("range");
+    assert_eq!(
+        got.iter().map(|m| m.uid).collect::<Vec<_>>(),
+        uids(&[1, 2, 4, 5])
+    );
+    assert_eq!(got, s_messages(f, inbox.id).await);
+    let one = s
+        .messages_in_range(inbox.id, Uid(5), Uid(5))
+        .await
+        .expect("range");
+    assert_eq!(one, vec![all[4].clone()]);
+    for (first, last) in [(4, 2), (6, 100), (3, 3)] {
+        assert!(
+            s.messages_in_range(inbox.id, Uid(first), Uid(last))
+                .await
+                .expect("range")
+                .is_empty(),
+            "{first}:{last}"
+        );
+    }
+}
+
+/// `mailbox_counts` counts messages, those without `\Seen`, those with `\Deleted`, and
+/// sums their sizes; an empty mailbox is all zeros, a missing one `NotFound`.
+pub async fn mailbox_counts_count_unseen_deleted_and_size(f: &MetaFixture) {
+    use mailstead_store::model::MailboxCounts;
+    let s = &*f.store;
+    let (alice, inbox) = inbox(s).await;
+    for (n, flags) in [
+        Flags::EMPTY,
+        Flags::SEEN,
+        Flags::SEEN.union(Flags::DELETED),
+        Flags::DELETED.union(Flags::FLAGGED),
+        Flags::ANSWERED,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let new = NewMessage {
+            flags,
+            ..new_message(n as u64, 1000 + n as u64)
+        };
+        s.append_message(inbox.id, &new).await.expect("append");
+    }
+    assert_eq!(
+        s.mailbox_counts(inbox.id).await.expect("counts"),
+        MailboxCounts {
+            messages: 5,
+            unseen: 3,
+            deleted: 2,
+            size: 5010,
+        }
+    );
+
+    s.store_flags(inbox.id, &uids(&[1, 4]), FlagOp::Add, Flags::SEEN, &[])
+        .await
+        .expect("store");
+    s.expunge(inbox.id, &uids(&[3])).await.expect("expunge");
+    assert_eq!(
+        s.mailbox_counts(inbox.id).await.expect("counts"),
+        MailboxCounts {
+            messages: 4,
+            unseen: 1,
+            deleted: 1,
+            size: 1000 + 1001 + 1003 + 1004,
+        }
+    );
+
+    let sent = mailbox(s, alice.id, "Sent").await;
+    assert_eq!(
+        s.mailbox_counts(sent.id).await.expect("counts"),
+        MailboxCounts::default()
+    );
+    assert_err!(
+        s.mailbox_counts(MailboxId(inbox.id.0 + 1000)).await,
+        NotFound
+    );
+}

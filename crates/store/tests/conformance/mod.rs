@@ -22,17 +22,22 @@
 //! passes: e.g. `list()` of blobs is compared as a set, ids only for equality.
 //!
 //! Module map: `health`, `domain`, `account` (with manager rights and app passwords),
-//! `alias`, `mailbox`, `message` (append, flags, expunge, changes, usage, concurrency),
-//! `dsn` (DSN requests stored by delivery), `blob`.
+//! `alias`, `mailbox`, `message` (append, flags, expunge, changes, usage, ranges, STATUS
+//! counts, concurrency), `copy` (COPY and MOVE), `index` (message index: summaries,
+//! search), `notify` (change notification), `dsn` (DSN requests stored by delivery),
+//! `blob`.
 
 pub mod account;
 pub mod alias;
 pub mod blob;
+pub mod copy;
 pub mod domain;
 pub mod dsn;
 pub mod health;
+pub mod index;
 pub mod mailbox;
 pub mod message;
+pub mod notify;
 
 use std::any::Any;
 use std::future::Future;
@@ -116,6 +121,7 @@ macro_rules! meta_conformance_tests {
             mailbox::subscription_is_set_and_cleared,
             mailbox::recreated_mailbox_gets_a_larger_uid_validity,
             mailbox::mailboxes_are_listed_sorted_by_name,
+            mailbox::special_use_is_set_replaced_and_cleared,
             message::append_assigns_ascending_uids_and_modseqs,
             message::append_to_a_missing_mailbox_is_not_found,
             message::append_keeps_keywords_sorted_without_duplicates,
@@ -132,6 +138,21 @@ macro_rules! meta_conformance_tests {
             message::append_messages_to_several_mailboxes_assigns_per_mailbox_uids,
             message::append_messages_same_mailbox_twice,
             message::concurrent_append_messages_from_many_tasks,
+            message::messages_in_range_returns_the_uids_between_bounds,
+            message::mailbox_counts_count_unseen_deleted_and_size,
+            copy::copy_keeps_message_data_and_allocates_in_the_target,
+            copy::copy_skips_missing_uids,
+            copy::copy_with_a_missing_mailbox_is_not_found,
+            copy::move_expunges_the_sources_with_change_rows,
+            copy::move_is_atomic,
+            copy::concurrent_moves_move_each_message_once,
+            index::index_is_stored_with_delivery_and_shared_by_copies,
+            index::put_index_is_idempotent_and_first_write_wins,
+            index::summaries_cover_the_requested_indexed_uids,
+            index::search_finds_plain_substrings,
+            index::nul_characters_are_stripped,
+            notify::notifier_announces_every_committed_change,
+            notify::notifier_is_silent_for_no_ops_and_failures,
             dsn::dsn_requests_are_stored_by_deliver_and_listed_oldest_first,
             dsn::deliver_stores_requests_without_targets,
             dsn::dsn_request_is_deleted,
@@ -258,6 +279,7 @@ pub fn new_message(n: u64, size: u64) -> NewMessage {
         internal_date: 1_700_000_000 + n as i64,
         flags: Flags::EMPTY,
         keywords: Vec::new(),
+        index: None,
     }
 }
 

@@ -1,0 +1,302 @@
+//! FETCH and UID FETCH (RFC 9051 §6.4.5), with CONDSTORE's CHANGEDSINCE and QRESYNC's
+//! VANISHED (RFC 7162), BINARY (RFC 3516).
+//!
+//! ENVELOPE and BODYSTRUCTURE come from the index stored with each message (written at
+//! delivery), so they never read the blob; a message without an index row is indexed
+//! here once and the row stored. Body sections read the blob. Responses stream: the
+//! output is flushed every [`crate::conn::FLUSH_AT`] octets.
+
+use std::collections::HashMap;
+
+use mailstead_imap_proto::{
+    FetchAttr, FetchItem, FetchModifiers, Partial, Response, ResponseCode, Section,
+    SectionText, SequenceSet,
+};
+use mailstead_message::Summary;
+use mailstead_store::model::{ChangeKind, FlagOp, Flags, Message};
+use mailstead_types::{ModSeq, Uid};
+
+use crate::append::index_of;
+use crate::selected::flags_of;
+use crate::session::{CmdError, CmdResult, Done, Session, no};
+use crate::set::{ranges, resolve};
+
+fn needs_summary(a: &FetchAttr) -> bool {
+    matches!(
+        a,
+        FetchAttr::Envelope | FetchAttr::Body | FetchAttr::BodyStructure
+    )
+}
+
+fn needs_content(a: &FetchAttr) -> bool {
+    matches!(
+        a,
+        FetchAttr::Rfc822
+            | FetchAttr::Rfc822Header
+            | FetchAttr::Rfc822Text
+            | FetchAttr::BodySection { .. }
+            | FetchAttr::Binary { .. }
+            | FetchAttr::BinarySize { .. }
+    )
+}
+
+fn sets_seen(a: &FetchAttr) -> bool {
+    matches!(
+        a,
+        FetchAttr::Rfc822
+            | FetchAttr::Rfc822Text
+            | FetchAttr::BodySection { peek: false, .. }
+            | FetchAttr::Binary { peek: false, .. }
+    )
+}
+
+fn cut(data: Vec<u8>, partial: Option<Partial>) -> Vec<u8> {
+    match partial {
+        None => data,
+        Some(p) => {
+            let start = (p.origin as usize).min(data.len());
+            let end = start.saturating_add(p.count as usize).min(data.len());
+            data[start..end].to_vec()
+        }
+    }
+}
+
+/// `FETCH` / `UID FETCH`.
+pub(crate) async fn fetch(
+    s: &mut Session,
+    uid: bool,
+    set: &SequenceSet,
+    attrs: &[FetchAttr],
+    modifiers: &FetchModifiers,
+) -> CmdResult {
+    let saved = s.saved.clone();
+    if modifiers.changed_since.is_some() || attrs.contains(&FetchAttr::ModSeq) {
+        s.condstore = true;
+    }
+    if modifiers.vanished && !(uid && s.qresync && modifiers.changed_since.is_some()) {
+        return Err(crate::session::bad(
+            "VANISHED needs UID FETCH, QRESYNC enabled and CHANGEDSINCE",
+        ));
+    }
+    // RFC 7162 §3.1.4.1: CHANGEDSINCE makes MODSEQ part of every response.
+    let want_modseq = modifiers.changed_since.is_some();
+    let stores = s.server.stores.clone();
+    let (mailbox, read_only, pairs, max_uid) = {
+        let sel = s.selected()?;
+        let pairs = resolve(sel, set, uid, saved.as_deref())?;
+        (
+            sel.mailbox.clone(),
+            sel.read_only,
+            pairs,
+            sel.uids.last().copied().unwrap_or(0),
+        )
+    };
+    if modifiers.vanished
+        && let Some(since) = modifiers.changed_since
+    {
+        let mut gone: Vec<u32> = stores
+            .meta
+            .changes_since(mailbox.id, ModSeq(since))
+            .await?
+            .iter()
+            .filter(|c| c.kind == ChangeKind::Expunged)
+            .map(|c| c.uid.0)
+            .filter(|u| crate::set::uid_set_contains(set, *u, max_uid.max(*u)))
+            .collect();
+        gone.sort_unstable();
+        gone.dedup();
+        if !gone.is_empty() {
+            s.send(&Response::Vanished {
+                earlier: true,
+                uids: ranges(&gone),
+            });
+        }
+    }
+    if pairs.is_empty() {
+        return Ok(Done::ok("FETCH completed"));
+    }
+    let first = Uid(pairs[0].1);
+    let last = Uid(pairs[pairs.len() - 1].1);
+    let mut rows: HashMap<u32, Message> = stores
+        .meta
+        .messages_in_range(mailbox.id, first, last)
+        .await?
+        .into_iter()
+        .map(|m| (m.uid.0, m))
+        .collect();
+    let wanted: Vec<(u32, u32)> = pairs
+        .into_iter()
+        .filter(|(_, u)| rows.get(u).is_some_and(|m| modifiers.changed_since.is_none_or(|c| m.modseq.0 > c)))
+        .collect();
+
+    // \Seen as a side effect of reading a body (not under EXAMINE or .PEEK).
+    let mut seen_changed: Vec<u32> = Vec::new();
+    if !read_only && attrs.iter().any(sets_seen) {
+        let unseen: Vec<Uid> = wanted
+            .iter()
+            .filter(|(_, u)| rows.get(u).is_some_and(|m| !m.flags.contains(Flags::SEEN)))
+            .map(|(_, u)| Uid(*u))
+            .collect();
+        if !unseen.is_empty() {
+            let changed = stores
+                .meta
+                .store_flags(mailbox.id, &unseen, FlagOp::Add, Flags::SEEN, &[])
+                .await?;
+            let sel = s.selected()?;
+            for m in changed {
+                sel.own_changes.insert(m.modseq.0);
+                seen_changed.push(m.uid.0);
+                rows.insert(m.uid.0, m);
+            }
+        }
+    }
+
+    let mut summaries: HashMap<u32, Summary> = HashMap::new();
+    if attrs.iter().any(needs_summary) {
+        let uids: Vec<Uid> = wanted.iter().map(|(_, u)| Uid(*u)).collect();
+        for (u, json) in stores.meta.summaries(mailbox.id, &uids).await? {
+            if let Some(sum) = Summary::from_json(&json) {
+                summaries.insert(u.0, sum);
+            }
+        }
+    }
+    let with_content = attrs.iter().any(needs_content);
+    for (seq, u) in wanted {
+        let Some(m) = rows.get(&u) else { continue };
+        let raw = if with_content || (attrs.iter().any(needs_summary) && !summaries.contains_key(&u)) {
+            match stores.blobs.get(&m.blob_id).await? {
+                Some(r) => Some(r),
+                None => {
+                    tracing::error!(uid = u, blob = %m.blob_id, "message blob is missing");
+                    return Err(no(
+                        Some(ResponseCode::ServerBug),
+                        "a message could not be read",
+                    ));
+                }
+            }
+        } else {
+            None
+        };
+        if attrs.iter().any(needs_summary)
+            && !summaries.contains_key(&u)
+            && let Some(raw) = &raw
+        {
+            // Delivered before indexing existed: index now, keep it.
+            let index = index_of(raw);
+            stores.meta.put_index(&m.blob_id, &index).await?;
+            if let Some(sum) = Summary::from_json(&index.summary) {
+                summaries.insert(u, sum);
+            }
+        }
+        let items = items_for(m, attrs, uid, want_modseq, seen_changed.contains(&u), summaries.get(&u), raw.as_deref())?;
+        s.send(&Response::Fetch(seq, items));
+        s.conn.maybe_flush().await?;
+    }
+    Ok(Done::ok("FETCH completed"))
+}
+
+/// The items of one message's FETCH response.
+fn items_for(
+    m: &Message,
+    attrs: &[FetchAttr],
+    uid: bool,
+    want_modseq: bool,
+    seen_changed: bool,
+    summary: Option<&Summary>,
+    raw: Option<&[u8]>,
+) -> Result<Vec<FetchItem>, CmdError> {
+    let mut items = Vec::with_capacity(attrs.len() + 2);
+    if uid && !attrs.contains(&FetchAttr::Uid) {
+        items.push(FetchItem::Uid(m.uid.0));
+    }
+    let raw_or_empty = raw.unwrap_or_default();
+    for a in attrs {
+        let item = match a {
+            FetchAttr::Uid => FetchItem::Uid(m.uid.0),
+            FetchAttr::Flags => FetchItem::Flags(flags_of(m)),
+            FetchAttr::InternalDate => FetchItem::InternalDate(
+                time::OffsetDateTime::from_unix_timestamp(m.internal_date)
+                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+            ),
+            FetchAttr::Rfc822Size => FetchItem::Rfc822Size(m.size),
+            FetchAttr::ModSeq => FetchItem::ModSeq(m.modseq.0),
+            FetchAttr::Envelope => match summary {
+                Some(sum) => FetchItem::Envelope(Box::new(sum.envelope.clone())),
+                None => continue,
+            },
+            FetchAttr::Body => match summary {
+                Some(sum) => FetchItem::Body(Box::new(sum.body.clone())),
+                None => continue,
+            },
+            FetchAttr::BodyStructure => match summary {
+                Some(sum) => FetchItem::BodyStructure(Box::new(sum.body.clone())),
+                None => continue,
+            },
+            FetchAttr::Rfc822 => FetchItem::Rfc822 {
+                attr: "RFC822",
+                data: raw_or_empty.to_vec(),
+            },
+            FetchAttr::Rfc822Header => FetchItem::Rfc822 {
+                attr: "RFC822.HEADER",
+                data: mailstead_message::section(
+                    raw_or_empty,
+                    &Section {
+                        part: vec![],
+                        text: Some(SectionText::Header),
+                    },
+                )
+                .unwrap_or_default(),
+            },
+            FetchAttr::Rfc822Text => FetchItem::Rfc822 {
+                attr: "RFC822.TEXT",
+                data: mailstead_message::section(
+                    raw_or_empty,
+                    &Section {
+                        part: vec![],
+                        text: Some(SectionText::Text),
+                    },
+                )
+                .unwrap_or_default(),
+            },
+            FetchAttr::BodySection {
+                section, partial, ..
+            } => {
+                let data = mailstead_message::section(raw_or_empty, section)
+                    .map(|d| cut(d, *partial));
+                FetchItem::BodySection {
+                    section: section.clone(),
+                    origin: partial.map(|p| p.origin),
+                    data,
+                }
+            }
+            FetchAttr::Binary { part, partial, .. } => {
+                let data = mailstead_message::binary(raw_or_empty, part)
+                    .map_err(|_| no(Some(ResponseCode::UnknownCte), "cannot decode that part"))?
+                    .map(|d| cut(d, *partial));
+                FetchItem::Binary {
+                    part: part.clone(),
+                    origin: partial.map(|p| p.origin),
+                    data,
+                }
+            }
+            FetchAttr::BinarySize { part } => {
+                let size = mailstead_message::binary(raw_or_empty, part)
+                    .map_err(|_| no(Some(ResponseCode::UnknownCte), "cannot decode that part"))?
+                    .map(|d| d.len() as u64)
+                    .unwrap_or(0);
+                FetchItem::BinarySize {
+                    part: part.clone(),
+                    size,
+                }
+            }
+        };
+        items.push(item);
+    }
+    if seen_changed && !attrs.contains(&FetchAttr::Flags) {
+        items.push(FetchItem::Flags(flags_of(m)));
+    }
+    if want_modseq && !attrs.contains(&FetchAttr::ModSeq) {
+        items.push(FetchItem::ModSeq(m.modseq.0));
+    }
+    Ok(items)
+}

@@ -1,0 +1,180 @@
+//! Message parsing for mailstead, on the mail-parser crate (no hand-written MIME).
+//!
+//! What IMAP needs from a raw RFC 5322 message, computed once at delivery and cached in
+//! the store (so FETCH ENVELOPE/BODYSTRUCTURE and SEARCH never read the blob):
+//! - [`index`]: the [`Summary`] (ENVELOPE, BODYSTRUCTURE, sent date) and the search text
+//!   (decoded header fields and decoded text of the body parts, lower-cased; the body
+//!   text is cut at [`MAX_BODY_TEXT_BYTES`]).
+//! - [`section`]: the octets of `BODY[section]` (RFC 9051 §6.4.5), from the raw message.
+//! - [`binary`]: the decoded content of a part for `BINARY[...]` (RFC 3516).
+//! - [`header_field_matches`]: the exact check behind `SEARCH HEADER name value`.
+//!
+//! RFCs: 5322 (message format), 2045–2047 and 2231 (MIME, encoded words, parameter
+//! continuations: decoded by mail-parser), 2046 §5.1.5 (digest default type),
+//! 9051 §7.5.2 (ENVELOPE, BODYSTRUCTURE), 9051 §6.4.5 (sections), 3516 (BINARY).
+//!
+//! Modules:
+//! - `tree`: mail-parser's flat part list as the IMAP part tree, with byte ranges of
+//!   each header and body (mail-parser's `offset_header`/`offset_body`/`offset_end`).
+//! - `envelope`, `body_structure`: the FETCH data items.
+//! - `section`: part paths, `BODY[...]` and `BINARY[...]`.
+//! - `search_text`: header and body text for SEARCH.
+//!
+//! Sizes (`octets`, `lines`) are of the message as stored, not CRLF-normalised, so they
+//! agree with the octets [`section`] returns (Dovecot reports CRLF-normalised sizes; for
+//! CRLF messages the two agree). An encapsulated message that is base64 or
+//! quoted-printable encoded (RFC 2046 §5.2.1 forbids it) is an opaque leaf: its
+//! BODYSTRUCTURE is a basic `MESSAGE/RFC822` with `message: None`.
+//!
+//! Invariants: no function panics on any input (fuzzed: `fuzz/fuzz_targets/message.rs`,
+//! corpus replayed by `tests/fuzz_corpus.rs`); a message mail-parser cannot parse still
+//! gets a summary (an empty envelope and a `TEXT/PLAIN` body of the whole size); the
+//! tree is cut at 30 levels of nesting, which bounds recursion and keeps the stored
+//! JSON readable by [`Summary::from_json`].
+
+mod body_structure;
+mod envelope;
+mod search_text;
+mod section;
+mod tree;
+
+use mail_parser::{HeaderName, HeaderValue, Message, PartType};
+use mailstead_imap_proto::{BodyStructure, Envelope, Section};
+
+pub use search_text::MAX_BODY_TEXT_BYTES;
+use serde::{Deserialize, Serialize};
+
+/// What FETCH needs without reading the blob.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// ENVELOPE.
+    pub envelope: Envelope,
+    /// BODYSTRUCTURE (the BODY form is derived by dropping extension data).
+    pub body: BodyStructure,
+    /// The `Date:` header as Unix seconds (for SENTBEFORE/SENTON/SENTSINCE), if it parses.
+    pub sent_date: Option<i64>,
+}
+
+impl Summary {
+    /// The stored form (JSON).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads the stored form back.
+    pub fn from_json(s: &str) -> Option<Summary> {
+        serde_json::from_str(s).ok()
+    }
+}
+
+/// A summary plus the search text of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Indexed {
+    /// ENVELOPE, BODYSTRUCTURE, sent date.
+    pub summary: Summary,
+    /// Every header field of the top-level header, one per line as `name: value\n`, the
+    /// name lower-cased, the value unfolded, encoded words decoded, then the whole text
+    /// lower-cased (Unicode `to_lowercase`).
+    pub header_text: String,
+    /// The decoded text of every text part (HTML with tags removed) and the text of
+    /// attached messages, lower-cased, parts separated by `\n`.
+    pub body_text: String,
+}
+
+/// Parses `raw` once and returns its summary and search text.
+pub fn index(raw: &[u8]) -> Indexed {
+    let Some(message) = tree::parse(raw) else {
+        let root = tree::unparsed(raw);
+        return Indexed {
+            summary: Summary {
+                envelope: Envelope::default(),
+                body: body_structure::body_structure(&root),
+                sent_date: None,
+            },
+            header_text: String::new(),
+            body_text: search_text::unparsed_body_text(raw),
+        };
+    };
+    let indexed = {
+        let root = tree::build(&message);
+        Indexed {
+            summary: Summary {
+                envelope: envelope::envelope(&root),
+                body: body_structure::body_structure(&root),
+                sent_date: sent_date(&root),
+            },
+            header_text: search_text::header_text(&root),
+            body_text: search_text::body_text(&root),
+        }
+    };
+    dismantle(message);
+    indexed
+}
+
+/// The `Date:` field as Unix seconds (the instant, UTC), if mail-parser reads a valid
+/// date in it.
+fn sent_date(root: &tree::Part<'_, '_>) -> Option<i64> {
+    match root.value(&HeaderName::Date) {
+        Some(HeaderValue::DateTime(date)) if date.is_valid() => Some(date.to_timestamp()),
+        _ => None,
+    }
+}
+
+/// Drops `message` without recursion: mail-parser nests encapsulated messages without a
+/// depth limit, and dropping a deeply nested one recursively would overflow the stack.
+fn dismantle(message: Message<'_>) {
+    let mut pending = vec![message];
+    while let Some(mut message) = pending.pop() {
+        for part in &mut message.parts {
+            if matches!(part.body, PartType::Message(_))
+                && let PartType::Message(inner) = std::mem::take(&mut part.body)
+            {
+                pending.push(inner);
+            }
+        }
+    }
+}
+
+/// The summary alone.
+pub fn summarize(raw: &[u8]) -> Summary {
+    index(raw).summary
+}
+
+/// The octets of `BODY[section]` of `raw` (RFC 9051 §6.4.5): `None` when the part does not
+/// exist (answered as NIL... or an empty string, at the caller's choice).
+pub fn section(raw: &[u8], section: &Section) -> Option<Vec<u8>> {
+    let Some(message) = tree::parse(raw) else {
+        return section::section(raw, &tree::unparsed(raw), section);
+    };
+    let octets = section::section(raw, &tree::build(&message), section);
+    dismantle(message);
+    octets
+}
+
+/// Why BINARY cannot return a part.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BinaryError {
+    /// The Content-Transfer-Encoding is not one we can decode (`NO [UNKNOWN-CTE]`).
+    #[error("unknown content transfer encoding")]
+    UnknownCte,
+}
+
+/// The decoded content of a part for `BINARY[part]` (RFC 3516): the part's body with its
+/// Content-Transfer-Encoding removed. An empty `part` is the whole message (as is).
+/// `Ok(None)` when the part does not exist.
+pub fn binary(raw: &[u8], part: &[u32]) -> Result<Option<Vec<u8>>, BinaryError> {
+    let Some(message) = tree::parse(raw) else {
+        return section::binary(raw, &tree::unparsed(raw), part);
+    };
+    let decoded = section::binary(raw, &tree::build(&message), part);
+    dismantle(message);
+    decoded
+}
+
+/// Whether a header field named `name` (case-insensitive) of the top-level header of
+/// `header_text` (the [`Indexed::header_text`] form) contains `needle` (already
+/// lower-cased). An empty needle matches any message that has the field (RFC 9051
+/// §6.4.4 HEADER).
+pub fn header_field_matches(header_text: &str, name: &str, needle: &str) -> bool {
+    search_text::header_field_matches(header_text, name, needle)
+}

@@ -52,6 +52,9 @@ mod tests {
 
     #[test]
     fn an_absurd_literal_size_never_completes() {
-        assert_eq!(response_complete(b"* X {99999999999999999999}\r\nab\r\n"), None);
+        assert_eq!(
+            response_complete(b"* X {99999999999999999999}\r\nab\r\n"),
+            None
+        );
     }
 }

@@ -9,10 +9,10 @@
 
 use crate::parse::{is_astring_char, is_list_char};
 use crate::types::{
-    BodyExtension, BodyFields, BodyStructure, Command, ESearch, Envelope,
-    EnvelopeAddress, FetchAttr, FetchItem, Flag, ListItem, ListReturn, ListSelect, Partial,
-    Response, ResponseCode, SearchKey, SearchReturn, Section, SectionText, SelectParams, SeqNum,
-    SequenceSet, Status, StatusItem, StoreKind,
+    BodyExtension, BodyFields, BodyStructure, Command, ESearch, Envelope, EnvelopeAddress,
+    FetchAttr, FetchItem, Flag, ListItem, ListReturn, ListSelect, Partial, Response, ResponseCode,
+    SearchKey, SearchReturn, Section, SectionText, SelectParams, SeqNum, SequenceSet, Status,
+    StatusItem, StoreKind,
 };
 
 /// Literal style: a server sends synchronising `{n}` (no continuation needed in that
@@ -52,8 +52,7 @@ fn string(out: &mut Vec<u8>, s: &[u8], side: Side) {
 
 /// `astring = 1*ASTRING-CHAR / string`
 fn astring(out: &mut Vec<u8>, s: &[u8], side: Side) {
-    if !s.is_empty() && s.iter().all(|&b| is_astring_char(b)) && !s.eq_ignore_ascii_case(b"NIL")
-    {
+    if !s.is_empty() && s.iter().all(|&b| is_astring_char(b)) && !s.eq_ignore_ascii_case(b"NIL") {
         out.extend_from_slice(s);
     } else {
         string(out, s, side);
@@ -93,10 +92,13 @@ fn num(out: &mut Vec<u8>, n: impl ToString) {
 /// text gets a fallback so the line stays valid.
 fn text(out: &mut Vec<u8>, t: &str, fallback: &str) {
     let t = if t.is_empty() { fallback } else { t };
-    out.extend(
-        t.bytes()
-            .map(|b| if matches!(b, b'\r' | b'\n' | 0) { b' ' } else { b }),
-    );
+    out.extend(t.bytes().map(|b| {
+        if matches!(b, b'\r' | b'\n' | 0) {
+            b' '
+        } else {
+            b
+        }
+    }));
 }
 
 /// `flag` / `flag-perm`.
@@ -428,7 +430,9 @@ fn response_code(out: &mut Vec<u8>, code: &ResponseCode) {
             out.extend_from_slice(b"BADCHARSET");
             if !charsets.is_empty() {
                 out.push(b' ');
-                paren(out, charsets, |out, c| astring(out, c.as_bytes(), Side::Server));
+                paren(out, charsets, |out, c| {
+                    astring(out, c.as_bytes(), Side::Server)
+                });
             }
             return;
         }
@@ -450,7 +454,9 @@ fn delimiter_or_nil(out: &mut Vec<u8>, d: Option<char>) {
 /// `mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox
 /// [SP mbox-list-extended]` (RFC 9051 §9, RFC 5258 §5)
 fn list_item(out: &mut Vec<u8>, item: &ListItem, extended: bool) {
-    paren(out, &item.attributes, |out, a| out.extend_from_slice(a.as_bytes()));
+    paren(out, &item.attributes, |out, a| {
+        out.extend_from_slice(a.as_bytes())
+    });
     out.push(b' ');
     delimiter_or_nil(out, item.delimiter);
     out.push(b' ');

@@ -94,7 +94,12 @@ mod tests {
             b"",
             b"\n",
         ] {
-            assert_eq!(literal_at_end(line), None, "{:?}", String::from_utf8_lossy(line));
+            assert_eq!(
+                literal_at_end(line),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
         }
     }
 }

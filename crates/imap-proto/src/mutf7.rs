@@ -9,7 +9,10 @@
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
 fn b64_value(c: u8) -> Option<u32> {
-    ALPHABET.iter().position(|&a| a == c).and_then(|v| u32::try_from(v).ok())
+    ALPHABET
+        .iter()
+        .position(|&a| a == c)
+        .and_then(|v| u32::try_from(v).ok())
 }
 
 /// Decodes a modified UTF-7 name; `None` when it is not valid modified UTF-7.
@@ -105,7 +108,10 @@ mod tests {
         // RFC 3501 §5.1.3: "~peter/mail/台北/日本語"
         let name = "~peter/mail/\u{53f0}\u{5317}/\u{65e5}\u{672c}\u{8a9e}";
         assert_eq!(encode(name), "~peter/mail/&U,BTFw-/&ZeVnLIqe-");
-        assert_eq!(decode(b"~peter/mail/&U,BTFw-/&ZeVnLIqe-").as_deref(), Some(name));
+        assert_eq!(
+            decode(b"~peter/mail/&U,BTFw-/&ZeVnLIqe-").as_deref(),
+            Some(name)
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use crate::types::{
     AppendMessage, Command, CommandLine, Date, DateTime, FetchAttr, FetchModifiers, Flag,
     ListCommand, ListReturn, ListSelect, MailboxName, Partial, QresyncParams, SearchKey,
-    SearchReturn, SectionText, SelectParams, SeqNum, SeqRange, SequenceSet, Section, StatusItem,
+    SearchReturn, Section, SectionText, SelectParams, SeqNum, SeqRange, SequenceSet, StatusItem,
     StoreKind,
 };
 
@@ -34,14 +34,17 @@ const MAX_U63: u64 = i64::MAX as u64;
 /// its CRLF.
 pub fn parse_command(input: &[u8]) -> Result<CommandLine, ParseError> {
     let mut p = Parser { s: input, i: 0 };
-    let tag = p.tag().map_err(|message| ParseError {
-        tag: None,
-        message,
-    })?;
-    let command = p.command().map_err(|message| ParseError {
+    let tag = p
+        .tag()
+        .map_err(|message| ParseError { tag: None, message })?;
+    let with_tag = |message| ParseError {
         tag: Some(tag.clone()),
         message,
-    })?;
+    };
+    if !p.eat(b' ') {
+        return Err(with_tag("missing command".to_owned()));
+    }
+    let command = p.command().map_err(with_tag)?;
     Ok(CommandLine { tag, command })
 }
 
@@ -139,7 +142,7 @@ impl Parser<'_> {
         &self.s[start..self.i]
     }
 
-    /// `tag` followed by SP.
+    /// `tag`, which must be followed by SP or the end of the line to count as read.
     fn tag(&mut self) -> PResult<String> {
         let tag = self.take_while(is_tag_char);
         if tag.is_empty() {
@@ -147,13 +150,10 @@ impl Parser<'_> {
         }
         // Only ASCII octets pass is_tag_char.
         let tag = String::from_utf8_lossy(tag).into_owned();
-        if !self.eat(b' ') {
-            return Err(match self.peek() {
-                Some(b'\r' | b'\n') | None => "missing command".to_owned(),
-                _ => "invalid character in tag".to_owned(),
-            });
+        match self.peek() {
+            Some(b' ' | b'\r' | b'\n') | None => Ok(tag),
+            _ => err("invalid character in tag"),
         }
-        Ok(tag)
     }
 
     /// `atom = 1*ATOM-CHAR`
@@ -499,7 +499,9 @@ impl Parser<'_> {
 
     /// `command = tag SP (command-any / command-auth / command-nonauth / command-select) CRLF`
     fn command(&mut self) -> PResult<Command> {
-        let name = self.keyword().map_err(|_| "missing or invalid command".to_owned())?;
+        let name = self
+            .keyword()
+            .map_err(|_| "missing or invalid command".to_owned())?;
         let command = match name.as_str() {
             "CAPABILITY" => Command::Capability,
             "NOOP" => Command::Noop,
@@ -588,7 +590,8 @@ impl Parser<'_> {
         self.sp()?;
         let mechanism = self.keyword()?;
         let initial_response = if self.eat(b' ') {
-            let r = self.take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+            let r =
+                self.take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
             if r.is_empty() {
                 return err("invalid initial response");
             }
@@ -928,7 +931,9 @@ impl Parser<'_> {
             }
             _ => {}
         }
-        let name = self.keyword().map_err(|_| "expected a search key".to_owned())?;
+        let name = self
+            .keyword()
+            .map_err(|_| "expected a search key".to_owned())?;
         let key = match name.as_str() {
             "ALL" => SearchKey::All,
             "ANSWERED" => SearchKey::Answered,
@@ -1047,7 +1052,13 @@ impl Parser<'_> {
             vec![A::Flags, A::InternalDate, A::Rfc822Size]
         } else if self.peek_keyword("FULL") {
             self.i += 4;
-            vec![A::Flags, A::InternalDate, A::Rfc822Size, A::Envelope, A::Body]
+            vec![
+                A::Flags,
+                A::InternalDate,
+                A::Rfc822Size,
+                A::Envelope,
+                A::Body,
+            ]
         } else {
             vec![self.fetch_att()?]
         };

@@ -130,7 +130,13 @@ fn rfc3501_sample_session_commands_parse() {
             "a003",
             fetch(
                 one(12),
-                vec![A::Flags, A::InternalDate, A::Rfc822Size, A::Envelope, A::Body],
+                vec![
+                    A::Flags,
+                    A::InternalDate,
+                    A::Rfc822Size,
+                    A::Envelope,
+                    A::Body,
+                ],
             ),
         ),
         (
@@ -158,7 +164,12 @@ fn rfc3501_sample_session_commands_parse() {
     for (input, tag, command) in cases {
         let parsed = parse(input);
         assert_eq!(parsed.tag, tag);
-        assert_eq!(parsed.command, command, "{}", String::from_utf8_lossy(input));
+        assert_eq!(
+            parsed.command,
+            command,
+            "{}",
+            String::from_utf8_lossy(input)
+        );
     }
 }
 
@@ -193,7 +204,7 @@ fn command_table() -> Vec<(&'static [u8], Command)> {
             },
         ),
         (
-            b"a001 LOGIN {5}\r\nfred\" \"pa ss\\\"\r\n",
+            b"a001 LOGIN {5}\r\nfred\" \"pa ss\\\\\"\r\n",
             Command::Login {
                 username: "fred\"".into(),
                 password: "pa ss\\".into(),
@@ -942,7 +953,12 @@ fn rfc_command_examples_parse_to_exact_values() {
         let parsed = parse(input);
         let expected_tag = input.split(|&b| b == b' ').next().unwrap_or_default();
         assert_eq!(parsed.tag.as_bytes(), expected_tag);
-        assert_eq!(parsed.command, command, "{}", String::from_utf8_lossy(input));
+        assert_eq!(
+            parsed.command,
+            command,
+            "{}",
+            String::from_utf8_lossy(input)
+        );
     }
 }
 
@@ -1042,7 +1058,10 @@ fn malformed_commands_are_errors_with_the_tag_when_readable() {
         (b"a STORE 1 (UNCHANGEDSINCE x) FLAGS ()\r\n", Some("a")),
         (b"a APPEND INBOX \"x\"\r\n", Some("a")),
         (b"a APPEND INBOX {3}\r\na\0b\r\n", Some("a")),
-        (b"a APPEND INBOX \"32-Jan-2000 00:00:00 +0000\" {1}\r\nx\r\n", Some("a")),
+        (
+            b"a APPEND INBOX \"32-Jan-2000 00:00:00 +0000\" {1}\r\nx\r\n",
+            Some("a"),
+        ),
         (b"a APPEND INBOX\r\n", Some("a")),
         (b"a SEARCH\r\n", Some("a")),
         (b"a SEARCH FOO\r\n", Some("a")),
@@ -1070,7 +1089,12 @@ fn malformed_commands_are_errors_with_the_tag_when_readable() {
         match parse_command(input) {
             Ok(c) => panic!("{:?} parsed as {c:?}", String::from_utf8_lossy(input)),
             Err(e) => {
-                assert_eq!(e.tag.as_deref(), tag, "{:?}", String::from_utf8_lossy(input));
+                assert_eq!(
+                    e.tag.as_deref(),
+                    tag,
+                    "{:?}",
+                    String::from_utf8_lossy(input)
+                );
                 assert!(!e.message.is_empty());
                 assert!(!e.message.contains(['\r', '\n']));
             }
@@ -1158,7 +1182,11 @@ fn rfc3501_sample_session_responses_encode_exactly() {
             FetchItem::InternalDate(datetime!(1996-07-17 02:44:25 -07:00)),
             FetchItem::Rfc822Size(4286),
             FetchItem::Envelope(Box::new(rfc3501_envelope())),
-            FetchItem::Body(Box::new(text_plain(vec![("CHARSET", "US-ASCII")], 3028, 92))),
+            FetchItem::Body(Box::new(text_plain(
+                vec![("CHARSET", "US-ASCII")],
+                3028,
+                92,
+            ))),
         ],
     );
     assert_eq!(
@@ -1176,8 +1204,14 @@ fn rfc3501_sample_session_responses_encode_exactly() {
          BODY (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92))\r\n"
     );
     let cases = vec![
-        (ok(None, None, "IMAP4rev1 Service Ready"), "* OK IMAP4rev1 Service Ready\r\n"),
-        (ok(Some("a001"), None, "LOGIN completed"), "a001 OK LOGIN completed\r\n"),
+        (
+            ok(None, None, "IMAP4rev1 Service Ready"),
+            "* OK IMAP4rev1 Service Ready\r\n",
+        ),
+        (
+            ok(Some("a001"), None, "LOGIN completed"),
+            "a001 OK LOGIN completed\r\n",
+        ),
         (Response::Exists(18), "* 18 EXISTS\r\n"),
         (
             Response::Flags(vec![
@@ -1199,11 +1233,19 @@ fn rfc3501_sample_session_responses_encode_exactly() {
             "* OK [UNSEEN 17] Message 17 is the first unseen message\r\n",
         ),
         (
-            ok(None, Some(ResponseCode::UidValidity(3857529045)), "UIDs valid"),
+            ok(
+                None,
+                Some(ResponseCode::UidValidity(3857529045)),
+                "UIDs valid",
+            ),
             "* OK [UIDVALIDITY 3857529045] UIDs valid\r\n",
         ),
         (
-            ok(Some("a002"), Some(ResponseCode::ReadWrite), "SELECT completed"),
+            ok(
+                Some("a002"),
+                Some(ResponseCode::ReadWrite),
+                "SELECT completed",
+            ),
             "a002 OK [READ-WRITE] SELECT completed\r\n",
         ),
         (
@@ -1301,7 +1343,11 @@ fn rfc9051_and_extension_responses_encode_exactly() {
             "* OK [APPENDUID 1 1:3,5] x\r\n",
         ),
         (
-            ok(None, Some(ResponseCode::HighestModSeq(715194045007)), "Highest"),
+            ok(
+                None,
+                Some(ResponseCode::HighestModSeq(715194045007)),
+                "Highest",
+            ),
             "* OK [HIGHESTMODSEQ 715194045007] Highest\r\n",
         ),
         (
@@ -1317,7 +1363,10 @@ fn rfc9051_and_extension_responses_encode_exactly() {
             Response::Status {
                 tag: Some("A".into()),
                 status: Status::No,
-                code: Some(ResponseCode::BadCharset(vec!["UTF-8".into(), "US-ASCII".into()])),
+                code: Some(ResponseCode::BadCharset(vec![
+                    "UTF-8".into(),
+                    "US-ASCII".into(),
+                ])),
                 text: "x".into(),
             },
             "A NO [BADCHARSET (UTF-8 US-ASCII)] x\r\n",
@@ -1443,7 +1492,10 @@ fn rfc9051_and_extension_responses_encode_exactly() {
             },
             "* STATUS \"Sent Items\" (HIGHESTMODSEQ 7011231777 SIZE 44 DELETED 1 APPENDLIMIT 2 UNSEEN 3 UIDVALIDITY 4 RECENT 5)\r\n",
         ),
-        (Response::Search(vec![2, 84, 882], None), "* SEARCH 2 84 882\r\n"),
+        (
+            Response::Search(vec![2, 84, 882], None),
+            "* SEARCH 2 84 882\r\n",
+        ),
         (Response::Search(vec![], None), "* SEARCH\r\n"),
         (
             Response::Search(vec![2, 5, 6, 7, 11, 12, 18, 19, 20, 23], Some(917162500)),
@@ -1595,7 +1647,10 @@ fn multipart_body_and_bodystructure_nest_correctly() {
         message: None,
         ext: BodyExtension {
             md5: None,
-            disposition: Some(("attachment".into(), vec![("filename".into(), "cc.diff".into())])),
+            disposition: Some((
+                "attachment".into(),
+                vec![("filename".into(), "cc.diff".into())],
+            )),
             language: vec![],
             location: None,
         },
@@ -1612,14 +1667,20 @@ fn multipart_body_and_bodystructure_nest_correctly() {
         },
     };
     assert_eq!(
-        enc(&Response::Fetch(1, vec![FetchItem::Body(Box::new(multi.clone()))])),
+        enc(&Response::Fetch(
+            1,
+            vec![FetchItem::Body(Box::new(multi.clone()))]
+        )),
         "* 1 FETCH (BODY ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 1152 23)\
          (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\" \"NAME\" \"cc.diff\") \
          \"<960723163407.20117h@cac.washington.edu>\" \"Compiler diff\" \"BASE64\" 4554 73) \
          \"MIXED\"))\r\n"
     );
     assert_eq!(
-        enc(&Response::Fetch(1, vec![FetchItem::BodyStructure(Box::new(multi))])),
+        enc(&Response::Fetch(
+            1,
+            vec![FetchItem::BodyStructure(Box::new(multi))]
+        )),
         "* 1 FETCH (BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 1152 23 NIL NIL NIL NIL)\
          (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\" \"NAME\" \"cc.diff\") \
          \"<960723163407.20117h@cac.washington.edu>\" \"Compiler diff\" \"BASE64\" 4554 73 \
@@ -1706,15 +1767,24 @@ fn strings_become_atoms_quoted_strings_or_literals() {
     assert_eq!(name("INBOX"), "* STATUS INBOX ()\r\n");
     assert_eq!(name("a]b"), "* STATUS a]b ()\r\n");
     assert_eq!(name("NIL"), "* STATUS \"NIL\" ()\r\n");
-    assert_eq!(name("say \"hi\" \\o/"), "* STATUS \"say \\\"hi\\\" \\\\o/\" ()\r\n");
-    assert_eq!(name("Entw\u{00fc}rfe"), "* STATUS {9}\r\nEntw\u{00fc}rfe ()\r\n");
+    assert_eq!(
+        name("say \"hi\" \\o/"),
+        "* STATUS \"say \\\"hi\\\" \\\\o/\" ()\r\n"
+    );
+    assert_eq!(
+        name("Entw\u{00fc}rfe"),
+        "* STATUS {9}\r\nEntw\u{00fc}rfe ()\r\n"
+    );
     assert_eq!(name("a\r\nb"), "* STATUS {4}\r\na\r\nb ()\r\n");
     let env = Envelope {
         subject: s("x\ty"),
         ..Envelope::default()
     };
     assert_eq!(
-        enc(&Response::Fetch(1, vec![FetchItem::Envelope(Box::new(env))])),
+        enc(&Response::Fetch(
+            1,
+            vec![FetchItem::Envelope(Box::new(env))]
+        )),
         "* 1 FETCH (ENVELOPE (NIL {3}\r\nx\ty NIL NIL NIL NIL NIL NIL NIL NIL))\r\n"
     );
 }

@@ -39,7 +39,9 @@ mod section;
 mod tree;
 
 use mail_parser::{HeaderName, HeaderValue, Message, PartType};
-use mailstead_imap_proto::{BodyStructure, Envelope, Section};
+pub use mailstead_imap_proto::{
+    BodyExtension, BodyFields, BodyStructure, Envelope, EnvelopeAddress, Section, SectionText,
+};
 
 pub use search_text::MAX_BODY_TEXT_BYTES;
 use serde::{Deserialize, Serialize};
@@ -77,11 +79,15 @@ pub struct Indexed {
     /// lower-cased (Unicode `to_lowercase`).
     pub header_text: String,
     /// The decoded text of every text part (HTML with tags removed) and the text of
-    /// attached messages, lower-cased, parts separated by `\n`.
+    /// attached messages (their header text, then their parts), lower-cased, each piece
+    /// trimmed, pieces separated by `\n`; at most [`MAX_BODY_TEXT_BYTES`] (cut at a
+    /// character boundary), so one huge message cannot bloat the index.
     pub body_text: String,
 }
 
-/// Parses `raw` once and returns its summary and search text.
+/// Parses `raw` once and returns its summary and search text. Never fails: input
+/// mail-parser finds no valid header field in gets an empty envelope and a
+/// `TEXT/PLAIN` body of the whole size.
 pub fn index(raw: &[u8]) -> Indexed {
     let Some(message) = tree::parse(raw) else {
         let root = tree::unparsed(raw);
@@ -142,11 +148,41 @@ pub fn summarize(raw: &[u8]) -> Summary {
 
 /// The octets of `BODY[section]` of `raw` (RFC 9051 §6.4.5): `None` when the part does not
 /// exist (answered as NIL... or an empty string, at the caller's choice).
+///
+/// - Empty part path: the whole message; `HEADER` (including the blank line), `TEXT`,
+///   `HEADER.FIELDS (..)` / `.NOT` (the matching fields as they appear, folded lines
+///   included, names compared case-insensitively, then a CRLF); `MIME` → `None`.
+/// - Part numbers count the parts of a message's body (the one part of a non-multipart
+///   body is `1`), the children of a multipart, and, below a `message/rfc822` part, the
+///   parts of the encapsulated message's body. `N` is the part's content (no MIME
+///   header; for a `message/rfc822` part the whole encapsulated message); `N.MIME` its
+///   MIME header including the blank line; `N.HEADER`, `N.TEXT`, `N.HEADER.FIELDS` exist
+///   only when part `N` is `message/rfc822`.
 pub fn section(raw: &[u8], section: &Section) -> Option<Vec<u8>> {
     let Some(message) = tree::parse(raw) else {
         return section::section(raw, &tree::unparsed(raw), section);
     };
     let octets = section::section(raw, &tree::build(&message), section);
+    dismantle(message);
+    octets
+}
+
+/// [`section`] for several sections of one message, parsing it once.
+pub fn sections(raw: &[u8], sections: &[Section]) -> Vec<Option<Vec<u8>>> {
+    let Some(message) = tree::parse(raw) else {
+        let root = tree::unparsed(raw);
+        return sections
+            .iter()
+            .map(|s| section::section(raw, &root, s))
+            .collect();
+    };
+    let octets = {
+        let root = tree::build(&message);
+        sections
+            .iter()
+            .map(|s| section::section(raw, &root, s))
+            .collect()
+    };
     dismantle(message);
     octets
 }
@@ -160,8 +196,12 @@ pub enum BinaryError {
 }
 
 /// The decoded content of a part for `BINARY[part]` (RFC 3516): the part's body with its
-/// Content-Transfer-Encoding removed. An empty `part` is the whole message (as is).
-/// `Ok(None)` when the part does not exist.
+/// Content-Transfer-Encoding removed (base64 ignoring characters outside its alphabet,
+/// quoted-printable leniently; 7bit/8bit/binary, none, or a value that is not a token
+/// as is). An empty `part` is the whole message (as is); a multipart or
+/// `message/rfc822` part is its raw content. `Ok(None)` when the part does not exist;
+/// `Err(UnknownCte)` for another encoding such as `x-uuencode`. Part numbers as in
+/// [`section`].
 pub fn binary(raw: &[u8], part: &[u32]) -> Result<Option<Vec<u8>>, BinaryError> {
     let Some(message) = tree::parse(raw) else {
         return section::binary(raw, &tree::unparsed(raw), part);

@@ -53,7 +53,12 @@ fn collect(part: &Part<'_, '_>, out: &mut BodyText) {
         return;
     }
     match &part.kind {
-        Kind::Multi(children) if !children.is_empty() => {
+        Kind::Multi(children) => {
+            // A multipart whose boundary was not found: mail-parser kept its content
+            // as text.
+            if let Some(PartType::Text(text)) = part.parsed.map(|p| &p.body) {
+                out.push(text);
+            }
             for child in children {
                 collect(child, out);
             }
@@ -62,7 +67,6 @@ fn collect(part: &Part<'_, '_>, out: &mut BodyText) {
             out.push(&header_text(inner));
             collect(inner, out);
         }
-        // A leaf, or a multipart whose boundary was not found (its text is the content).
         _ => match part.parsed.map(|p| &p.body) {
             Some(PartType::Text(text)) => out.push(text),
             Some(PartType::Html(html)) => out.push(&html_to_text(html)),

@@ -79,7 +79,7 @@ pub(crate) struct Part<'m, 'x> {
 pub(crate) enum Kind<'m, 'x> {
     /// A single part (or one below [`MAX_DEPTH`], or an encoded encapsulated message).
     Leaf,
-    /// A multipart; may be empty when no boundary was found.
+    /// A multipart; never empty (a stand-in empty text/plain when no part was found).
     Multi(Vec<Part<'m, 'x>>),
     /// `message/rfc822`: the root of the encapsulated message.
     Message(Box<Part<'m, 'x>>),
@@ -181,8 +181,9 @@ fn build_root<'m, 'x>(
     part
 }
 
-/// A message with an empty header whose body is `range` (an encapsulated message
-/// mail-parser found nothing in).
+/// A part with an empty header whose body is `range`, typed text/plain: an
+/// encapsulated message mail-parser found nothing in, or the stand-in part of a
+/// multipart without parts.
 fn empty_message<'m>(src: &'m [u8], range: Range<usize>) -> Part<'m, 'static> {
     Part {
         src,
@@ -236,21 +237,26 @@ fn kind_of<'m, 'x>(
         return Kind::Leaf;
     };
     if part.media.ty == "multipart" {
-        // No (found) boundary leaves no parts; RFC 2046 §5.1.1 requires one, and
-        // BODYSTRUCTURE shows an empty text/plain as Dovecot does.
-        let PartType::Multipart(ids) = &mp.body else {
-            return Kind::Multi(Vec::new());
-        };
         let in_digest = part.media.subtype == "digest";
-        return Kind::Multi(
-            ids.iter()
+        let mut children: Vec<Part<'m, 'x>> = match &mp.body {
+            PartType::Multipart(ids) => ids
+                .iter()
                 .map(|&id| id as usize)
                 // Children come after their parent in the flat list; anything else
                 // would be a cycle.
                 .filter(|&id| id > index)
                 .filter_map(|id| build_child(message, id, in_digest, depth + 1))
                 .collect(),
-        );
+            // No boundary, or none found: mail-parser kept the content as text.
+            _ => Vec::new(),
+        };
+        if children.is_empty() {
+            // RFC 2046 §5.1.1 requires a part: an empty text/plain stands in (as in
+            // Dovecot), so that BODYSTRUCTURE and BODY[1] agree.
+            let at = part.body.start;
+            children.push(empty_message(part.src, at..at));
+        }
+        return Kind::Multi(children);
     }
     // An encapsulated message sent as 7bit/8bit/binary (RFC 2046 §5.2.1 allows no other
     // encoding): mail-parser parsed it in place, so its offsets index the same bytes.

@@ -84,7 +84,11 @@ fn with_ext(mut body: BodyStructure, new_ext: BodyExtension) -> BodyStructure {
     body
 }
 
-fn with_fields(mut body: BodyStructure, id: Option<&str>, description: Option<&str>) -> BodyStructure {
+fn with_fields(
+    mut body: BodyStructure,
+    id: Option<&str>,
+    description: Option<&str>,
+) -> BodyStructure {
     if let BodyStructure::Single { fields, .. } = &mut body {
         fields.id = id.map(String::from);
         fields.description = description.map(String::from);
@@ -168,7 +172,10 @@ fn group_syntax_becomes_start_and_end_markers() {
             addr(None, "zoe", "example.com"),
         ]
     );
-    assert_eq!(env.cc, vec![group_start("undisclosed-recipients"), group_end()]);
+    assert_eq!(
+        env.cc,
+        vec![group_start("undisclosed-recipients"), group_end()]
+    );
     assert_eq!(
         env.reply_to,
         vec![addr(Some("Team List"), "team", "lists.example.org")]
@@ -178,7 +185,11 @@ fn group_syntax_becomes_start_and_end_markers() {
 #[test]
 fn non_ascii_display_name_is_given_as_an_encoded_word() {
     let env = indexed("groups").summary.envelope;
-    let joerg = addr(Some("=?UTF-8?Q?J=C3=B6rg_M=C3=BCller?="), "joerg", "example.de");
+    let joerg = addr(
+        Some("=?UTF-8?Q?J=C3=B6rg_M=C3=BCller?="),
+        "joerg",
+        "example.de",
+    );
     assert_eq!(env.from, vec![joerg.clone()]);
     assert_eq!(env.sender, vec![joerg]);
 }
@@ -192,9 +203,16 @@ fn encoded_word_subject_is_kept_raw() {
     );
     assert_eq!(
         env.from,
-        vec![addr(Some("=?UTF-8?Q?Andr=C3=A9_Pirard?="), "PIRARD", "vm1.ulg.ac.be")]
+        vec![addr(
+            Some("=?UTF-8?Q?Andr=C3=A9_Pirard?="),
+            "PIRARD",
+            "vm1.ulg.ac.be"
+        )]
     );
-    assert_eq!(env.to, vec![addr(Some("Keith Moore"), "moore", "cs.utk.edu")]);
+    assert_eq!(
+        env.to,
+        vec![addr(Some("Keith Moore"), "moore", "cs.utk.edu")]
+    );
 }
 
 #[test]
@@ -203,7 +221,11 @@ fn eight_bit_headers_are_read_as_utf8() {
     assert_eq!(env.subject.as_deref(), Some("Cañón y ñandú"));
     assert_eq!(
         env.from,
-        vec![addr(Some("=?UTF-8?Q?Jos=C3=A9_Garc=C3=ADa?="), "jose", "example.es")]
+        vec![addr(
+            Some("=?UTF-8?Q?Jos=C3=A9_Garc=C3=ADa?="),
+            "jose",
+            "example.es"
+        )]
     );
     assert_eq!(env.to, vec![addr(None, "müller", "example.de")]);
 }
@@ -237,7 +259,13 @@ fn multipart_alternative_body_structure() {
         "ALTERNATIVE",
         "alt-boundary",
         vec![
-            single(("TEXT", "PLAIN"), &[("CHARSET", "utf-8")], "7BIT", 22, Some(0)),
+            single(
+                ("TEXT", "PLAIN"),
+                &[("CHARSET", "utf-8")],
+                "7BIT",
+                22,
+                Some(0),
+            ),
             single(
                 ("TEXT", "HTML"),
                 &[("CHARSET", "utf-8")],
@@ -299,8 +327,20 @@ fn nested_multipart_and_multipart_message_rfc822_body_structure() {
         "ALTERNATIVE",
         "inner-alt",
         vec![
-            single(("TEXT", "PLAIN"), &[("CHARSET", "us-ascii")], "7BIT", 26, Some(0)),
-            single(("TEXT", "HTML"), &[("CHARSET", "us-ascii")], "7BIT", 40, Some(0)),
+            single(
+                ("TEXT", "PLAIN"),
+                &[("CHARSET", "us-ascii")],
+                "7BIT",
+                26,
+                Some(0),
+            ),
+            single(
+                ("TEXT", "HTML"),
+                &[("CHARSET", "us-ascii")],
+                "7BIT",
+                40,
+                Some(0),
+            ),
         ],
     );
     let inner_envelope = envelope(
@@ -322,7 +362,13 @@ fn nested_multipart_and_multipart_message_rfc822_body_structure() {
                 Some(0),
             ),
             with_ext(
-                single(("IMAGE", "PNG"), &[("NAME", "beach.png")], "BASE64", 76, None),
+                single(
+                    ("IMAGE", "PNG"),
+                    &[("NAME", "beach.png")],
+                    "BASE64",
+                    76,
+                    None,
+                ),
                 BodyExtension {
                     disposition: Some(("INLINE".into(), params(&[("FILENAME", "beach.png")]))),
                     ..BodyExtension::default()
@@ -376,7 +422,10 @@ fn digest_parts_without_content_type_are_message_rfc822() {
         multi(
             "DIGEST",
             "dig",
-            vec![post("a", "First post", 55, 11), post("b", "Second post", 52, 7)]
+            vec![
+                post("a", "First post", 55, 11),
+                post("b", "Second post", 52, 7)
+            ]
         )
     );
 }
@@ -402,7 +451,10 @@ fn message_without_header_body_separator_is_all_header() {
         ix.summary.body,
         single(("TEXT", "PLAIN"), US_ASCII, "7BIT", 0, Some(0))
     );
-    assert_eq!(ix.summary.envelope.subject.as_deref(), Some("Only a header"));
+    assert_eq!(
+        ix.summary.envelope.subject.as_deref(),
+        Some("Only a header")
+    );
     assert_eq!(ix.body_text, "");
 }
 
@@ -437,7 +489,13 @@ fn broken_message_is_one_text_plain_body_of_the_whole_size() {
     assert_eq!(ix.summary.envelope, Envelope::default());
     assert_eq!(
         ix.summary.body,
-        single(("TEXT", "PLAIN"), US_ASCII, "7BIT", raw.len() as u32, Some(3))
+        single(
+            ("TEXT", "PLAIN"),
+            US_ASCII,
+            "7BIT",
+            raw.len() as u32,
+            Some(3)
+        )
     );
     assert_eq!(ix.summary.sent_date, None);
     assert_eq!(ix.header_text, "");
@@ -541,12 +599,20 @@ fn header_text_has_every_field_decoded_unfolded_and_lower_cased() {
          content-type: text/plain; charset=utf-8\n\
          content-transfer-encoding: 8bit\n"
     );
-    assert!(indexed("simple").header_text.contains("subject: meeting notes for tuesday\n"));
+    assert!(
+        indexed("simple")
+            .header_text
+            .contains("subject: meeting notes for tuesday\n")
+    );
 }
 
 #[test]
 fn header_text_reads_non_utf8_octets_as_latin1() {
-    assert!(indexed("eight_bit_headers").header_text.contains("x-latin1: café\n"));
+    assert!(
+        indexed("eight_bit_headers")
+            .header_text
+            .contains("x-latin1: café\n")
+    );
 }
 
 #[test]
@@ -576,7 +642,10 @@ fn body_text_decodes_quoted_printable_and_html() {
             .starts_with("café au lait coûte 3€. this line is long enough that it needs a soft")
     );
     let alternative = indexed("alternative").body_text;
-    assert_eq!(alternative, "big savings this week.\nbig savings this week.");
+    assert_eq!(
+        alternative,
+        "big savings this week.\nbig savings this week."
+    );
 }
 
 #[test]
@@ -592,8 +661,16 @@ fn body_text_is_capped_at_one_mib_on_a_char_boundary() {
 #[test]
 fn header_field_matches_names_case_insensitively_and_needle_as_substring() {
     let ix = indexed("simple");
-    assert!(header_field_matches(&ix.header_text, "Message-ID", "b27397"));
-    assert!(header_field_matches(&ix.header_text, "SUBJECT", "notes for"));
+    assert!(header_field_matches(
+        &ix.header_text,
+        "Message-ID",
+        "b27397"
+    ));
+    assert!(header_field_matches(
+        &ix.header_text,
+        "SUBJECT",
+        "notes for"
+    ));
     assert!(!header_field_matches(&ix.header_text, "subject", "alice"));
     assert!(!header_field_matches(&ix.header_text, "X-Missing", ""));
 }
@@ -616,7 +693,11 @@ fn fixture_summaries_round_trip_through_json() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "eml") {
             let summary = index(&std::fs::read(&path).unwrap()).summary;
-            assert_eq!(Summary::from_json(&summary.to_json()), Some(summary), "{path:?}");
+            assert_eq!(
+                Summary::from_json(&summary.to_json()),
+                Some(summary),
+                "{path:?}"
+            );
         }
     }
 }
@@ -626,14 +707,18 @@ fn arb_opt_string() -> impl Strategy<Value = Option<String>> {
 }
 
 fn arb_address() -> impl Strategy<Value = EnvelopeAddress> {
-    (arb_opt_string(), arb_opt_string(), arb_opt_string(), arb_opt_string()).prop_map(
-        |(name, adl, mailbox, host)| EnvelopeAddress {
+    (
+        arb_opt_string(),
+        arb_opt_string(),
+        arb_opt_string(),
+        arb_opt_string(),
+    )
+        .prop_map(|(name, adl, mailbox, host)| EnvelopeAddress {
             name,
             adl,
             mailbox,
             host,
-        },
-    )
+        })
 }
 
 fn arb_envelope() -> impl Strategy<Value = Envelope> {
@@ -759,4 +844,41 @@ proptest! {
         let summary = index(&raw).summary;
         prop_assert_eq!(Summary::from_json(&summary.to_json()), Some(summary));
     }
+}
+
+#[test]
+fn multipart_whose_boundary_is_missing_still_has_searchable_text() {
+    let raw = b"Content-Type: multipart/mixed; boundary=\"foo\"\r\n\r\nStray Text\r\n";
+    let ix = index(raw);
+    assert_eq!(ix.body_text, "stray text");
+    assert_eq!(
+        ix.summary.body,
+        multi(
+            "MIXED",
+            "foo",
+            vec![single(("TEXT", "PLAIN"), US_ASCII, "7BIT", 0, Some(0))]
+        )
+    );
+}
+
+#[test]
+fn empty_sender_defaults_to_from() {
+    let raw = b"From: a@example.org\r\nSender:\r\nReply-To: \r\n\r\nx\r\n";
+    let env = index(raw).summary.envelope;
+    assert_eq!(env.sender, vec![addr(None, "a", "example.org")]);
+    assert_eq!(env.reply_to, vec![addr(None, "a", "example.org")]);
+}
+
+#[test]
+fn empty_encapsulated_message_has_an_empty_envelope() {
+    let raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+        Content-Type: message/rfc822\r\n\r\n\r\n--b--\r\n";
+    let BodyStructure::Multi { parts, .. } = index(raw).summary.body else {
+        panic!("not a multipart");
+    };
+    let BodyStructure::Single { message, .. } = &parts[0] else {
+        panic!("not a single part");
+    };
+    let (envelope, _) = message.as_deref().expect("message/rfc822 data");
+    assert_eq!(envelope, &Envelope::default());
 }

@@ -22,7 +22,7 @@ fn fields(names: &[&str]) -> Vec<String> {
 
 /// `BODY[section]` of fixture `name` as text (the fixtures' sections are UTF-8).
 fn body(name: &str, part: &[u32], text: Option<SectionText>) -> Option<String> {
-    section(&fixture(name), &sec(part, text)).map(|b| String::from_utf8(b).unwrap())
+    section(&fixture(name), &sec(part, text)).map(|b| String::from_utf8(b).expect("UTF-8 section"))
 }
 
 const NESTED_HEADER: &str = "From: Carol <carol@example.com>\r\n\
@@ -73,7 +73,9 @@ fn header_fields_are_the_matching_lines_as_they_appear_with_folding() {
         body(
             "simple",
             &[],
-            Some(SectionText::HeaderFields(fields(&["SUBJECT", "received", "x-absent"])))
+            Some(SectionText::HeaderFields(fields(&[
+                "SUBJECT", "received", "x-absent"
+            ])))
         )
         .unwrap(),
         "Received: from mx.example.org (mx.example.org [192.0.2.1])\r\n\
@@ -109,7 +111,12 @@ fn header_fields_not_are_the_other_lines() {
 #[test]
 fn header_fields_with_no_match_is_the_blank_line() {
     assert_eq!(
-        body("simple", &[], Some(SectionText::HeaderFields(fields(&["x-none"])))).unwrap(),
+        body(
+            "simple",
+            &[],
+            Some(SectionText::HeaderFields(fields(&["x-none"])))
+        )
+        .unwrap(),
         "\r\n"
     );
 }
@@ -134,7 +141,10 @@ fn part_of_a_multipart_is_its_content_without_mime_header_or_boundary_crlf() {
         body("nested", &[1, 2], None).unwrap(),
         "<p>See the <i>forwarded</i> message.</p>"
     );
-    assert_eq!(body("nested", &[3], None).unwrap(), "Remember the sunscreen.");
+    assert_eq!(
+        body("nested", &[3], None).unwrap(),
+        "Remember the sunscreen."
+    );
 }
 
 #[test]
@@ -238,7 +248,10 @@ fn part_one_of_an_encapsulated_non_multipart_message_is_its_body() {
         body("digest", &[2], Some(SectionText::Header)).unwrap(),
         "From: b@example.org\r\nSubject: Second post\r\n\r\n"
     );
-    assert_eq!(body("digest", &[2], Some(SectionText::Text)).unwrap(), "Hi all.");
+    assert_eq!(
+        body("digest", &[2], Some(SectionText::Text)).unwrap(),
+        "Hi all."
+    );
     assert_eq!(body("digest", &[1, 2], None), None);
 }
 
@@ -247,7 +260,11 @@ fn header_and_text_after_a_part_number_need_a_message_rfc822_part() {
     assert_eq!(body("nested", &[1], Some(SectionText::Header)), None);
     assert_eq!(body("nested", &[3], Some(SectionText::Text)), None);
     assert_eq!(
-        body("nested", &[1, 1], Some(SectionText::HeaderFields(fields(&["from"])))),
+        body(
+            "nested",
+            &[1, 1],
+            Some(SectionText::HeaderFields(fields(&["from"])))
+        ),
         None
     );
 }
@@ -267,13 +284,21 @@ fn nonexistent_parts_are_none() {
 
 #[test]
 fn bare_lf_message_sections() {
-    assert_eq!(body("bare_lf", &[1], None).unwrap(), "first part\ntwo lines");
+    assert_eq!(
+        body("bare_lf", &[1], None).unwrap(),
+        "first part\ntwo lines"
+    );
     assert_eq!(
         body("bare_lf", &[2], Some(SectionText::Mime)).unwrap(),
         "Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
     );
     assert_eq!(
-        body("bare_lf", &[], Some(SectionText::HeaderFields(fields(&["subject"])))).unwrap(),
+        body(
+            "bare_lf",
+            &[],
+            Some(SectionText::HeaderFields(fields(&["subject"])))
+        )
+        .unwrap(),
         "Subject: Bare LF\n\r\n"
     );
 }
@@ -285,7 +310,10 @@ fn message_without_separator_is_all_header_and_empty_text() {
         section(&raw, &sec(&[], Some(SectionText::Header))),
         Some(raw.clone())
     );
-    assert_eq!(section(&raw, &sec(&[], Some(SectionText::Text))), Some(vec![]));
+    assert_eq!(
+        section(&raw, &sec(&[], Some(SectionText::Text))),
+        Some(vec![])
+    );
     assert_eq!(section(&raw, &sec(&[1], None)), Some(vec![]));
 }
 
@@ -293,16 +321,36 @@ fn message_without_separator_is_all_header_and_empty_text() {
 fn header_field_without_final_line_break_is_terminated() {
     let raw = b"Subject: no newline";
     assert_eq!(
-        section(raw, &sec(&[], Some(SectionText::HeaderFields(fields(&["subject"]))))),
+        section(
+            raw,
+            &sec(&[], Some(SectionText::HeaderFields(fields(&["subject"]))))
+        ),
         Some(b"Subject: no newline\r\n\r\n".to_vec())
     );
 }
 
 #[test]
+fn stand_in_part_of_a_multipart_without_parts_is_empty() {
+    let raw = b"Content-Type: multipart/mixed; boundary=\"foo\"\r\n\r\nno boundary here\r\n";
+    assert_eq!(section(raw, &sec(&[1], None)), Some(vec![]));
+    assert_eq!(
+        section(raw, &sec(&[1], Some(SectionText::Mime))),
+        Some(vec![])
+    );
+    assert_eq!(section(raw, &sec(&[2], None)), None);
+}
+
+#[test]
 fn broken_message_is_all_text() {
     let raw = fixture("broken");
-    assert_eq!(section(&raw, &sec(&[], Some(SectionText::Header))), Some(vec![]));
-    assert_eq!(section(&raw, &sec(&[], Some(SectionText::Text))), Some(raw.clone()));
+    assert_eq!(
+        section(&raw, &sec(&[], Some(SectionText::Header))),
+        Some(vec![])
+    );
+    assert_eq!(
+        section(&raw, &sec(&[], Some(SectionText::Text))),
+        Some(raw.clone())
+    );
     assert_eq!(section(&raw, &sec(&[1], None)), Some(raw.clone()));
     assert_eq!(binary(&raw, &[1]), Ok(Some(raw.clone())));
 }
@@ -321,7 +369,10 @@ fn binary_of_the_empty_part_is_the_whole_message() {
 fn binary_decodes_base64() {
     let expected = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
         .repeat(3);
-    assert_eq!(binary(&fixture("mixed_attachment"), &[2]), Ok(Some(expected)));
+    assert_eq!(
+        binary(&fixture("mixed_attachment"), &[2]),
+        Ok(Some(expected))
+    );
     assert_eq!(
         binary(&fixture("bare_lf"), &[2]),
         Ok(Some(vec![0, 1, 2, 3, 4]))
@@ -344,7 +395,9 @@ fn binary_decodes_quoted_printable() {
     );
     assert_eq!(
         binary(&fixture("nested"), &[2, 1]),
-        Ok(Some(b"Here are the photos from the beach, caf\xe9 included.".to_vec()))
+        Ok(Some(
+            b"Here are the photos from the beach, caf\xe9 included.".to_vec()
+        ))
     );
 }
 
@@ -362,7 +415,10 @@ fn binary_of_identity_encodings_is_the_content() {
 
 #[test]
 fn binary_of_unknown_encoding_is_an_error() {
-    assert_eq!(binary(&fixture("unknown_cte"), &[2]), Err(BinaryError::UnknownCte));
+    assert_eq!(
+        binary(&fixture("unknown_cte"), &[2]),
+        Err(BinaryError::UnknownCte)
+    );
     assert_eq!(
         binary(&fixture("unknown_cte"), &[1]),
         Ok(Some(b"See attachment.".to_vec()))
@@ -380,4 +436,17 @@ fn binary_of_a_multipart_or_message_part_is_its_raw_content() {
 fn binary_tolerates_garbage_in_base64() {
     let raw = b"Content-Transfer-Encoding: base64\r\n\r\nAAEC!!AwQ=\r\n";
     assert_eq!(binary(raw, &[1]), Ok(Some(vec![0, 1, 2, 3, 4])));
+}
+
+#[test]
+fn sections_answers_each_section_like_section() {
+    let raw = fixture("nested");
+    let wanted = vec![
+        sec(&[], Some(SectionText::Header)),
+        sec(&[2, 1], None),
+        sec(&[9], None),
+        sec(&[2], Some(SectionText::Text)),
+    ];
+    let expected: Vec<_> = wanted.iter().map(|s| section(&raw, s)).collect();
+    assert_eq!(mailstead_message::sections(&raw, &wanted), expected);
 }

@@ -23,6 +23,8 @@ install_deps() {
     # a relaying MTA (its own config dirs on loopback ports; the system instance stays off).
     command -v swaks >/dev/null || apt_pkgs+=(swaks)
     command -v smtp-source >/dev/null || [ -x /usr/sbin/smtp-source ] || apt_pkgs+=(postfix)
+    # IMAP end-to-end: mbsync (isync) as a real two-way sync client.
+    command -v mbsync >/dev/null || apt_pkgs+=(isync)
     if [ ${#apt_pkgs[@]} -gt 0 ]; then
         log "apt-get install ${apt_pkgs[*]}"
         as_root apt-get update -qq

@@ -50,7 +50,7 @@ pub(crate) async fn append(
     let stores = s.server.stores.clone();
     let mut targets = Vec::with_capacity(messages.len());
     for m in &messages {
-        let (flags, keywords) = split_flags(&m.flags)?;
+        let (flags, keywords) = split_flags(&m.flags, true)?;
         let blob_id = stores.blobs.put(&m.data).await?;
         let data = m.data.clone();
         let index = tokio::task::spawn_blocking(move || index_of(&data))

@@ -155,9 +155,13 @@ pub(crate) fn flags_of(m: &Message) -> Vec<Flag> {
     out
 }
 
-/// Splits IMAP flags into the stored system-flag bits and keywords. `\Recent` is
-/// ignored (the server sets it, clients cannot); other `\Name` flags are refused.
-pub(crate) fn split_flags(flags: &[Flag]) -> Result<(Flags, Vec<String>), CmdError> {
+/// Splits IMAP flags into the stored system-flag bits and keywords. `\Recent` cannot be
+/// set by a client (RFC 3501 §2.3.2): refused by STORE, ignored in APPEND
+/// (`recent_ok`); other `\Name` flags are refused.
+pub(crate) fn split_flags(
+    flags: &[Flag],
+    recent_ok: bool,
+) -> Result<(Flags, Vec<String>), CmdError> {
     let mut bits = Flags::EMPTY;
     let mut keywords = Vec::new();
     for f in flags {
@@ -167,7 +171,8 @@ pub(crate) fn split_flags(flags: &[Flag]) -> Result<(Flags, Vec<String>), CmdErr
             Flag::Flagged => bits = bits.union(Flags::FLAGGED),
             Flag::Deleted => bits = bits.union(Flags::DELETED),
             Flag::Draft => bits = bits.union(Flags::DRAFT),
-            Flag::Recent => {}
+            Flag::Recent if recent_ok => {}
+            Flag::Recent => return Err(bad("\\Recent cannot be changed")),
             Flag::Keyword(k) => {
                 if !keywords.iter().any(|x: &String| x.eq_ignore_ascii_case(k)) {
                     keywords.push(k.clone());

@@ -29,7 +29,7 @@ pub(crate) async fn store(
         return Err(no(Some(ResponseCode::ReadOnly), "mailbox is read-only"));
     }
     let pairs = resolve(sel, set, uid, saved.as_deref())?;
-    let (bits, keywords) = split_flags(flags)?;
+    let (bits, keywords) = split_flags(flags, false)?;
     let op = match kind {
         StoreKind::Replace => FlagOp::Replace,
         StoreKind::Add => FlagOp::Add,

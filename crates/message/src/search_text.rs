@@ -32,8 +32,9 @@ pub(crate) fn header_text(root: &Part<'_, '_>) -> String {
     out.to_lowercase()
 }
 
-/// The decoded text of every text part (HTML without its tags) and of every attached
-/// message (its header text, then its parts), lower-cased, parts separated by `\n`,
+/// The decoded text of every text part (HTML without its tags), the decoded MIME header
+/// fields of every part of a multipart, and of every attached message (its header text,
+/// then its parts), lower-cased, parts separated by `\n`,
 /// cut at [`MAX_BODY_TEXT_BYTES`].
 pub(crate) fn body_text(root: &Part<'_, '_>) -> String {
     let mut out = BodyText::default();
@@ -59,7 +60,10 @@ fn collect(part: &Part<'_, '_>, out: &mut BodyText) {
             if let Some(PartType::Text(text)) = part.parsed.map(|p| &p.body) {
                 out.push(text);
             }
+            // RFC 9051 §6.4.4: TEXT and BODY look at the MIME header fields of the parts
+            // too (an attachment's file name is found, as with Dovecot).
             for child in children {
+                out.push(&header_text(child));
                 collect(child, out);
             }
         }

@@ -37,6 +37,8 @@ pub struct Install {
     pub env: Vec<(String, String)>,
     pub http_port: u16,
     pub smtp_port: u16,
+    pub imap_port: u16,
+    pub imaps_port: u16,
 }
 
 impl Install {
@@ -50,13 +52,23 @@ impl Install {
         ])
     }
 
-    /// SMTP and HTTP on free loopback ports, host name `mail.example.org` (so the first
+    /// SMTP, IMAP and HTTP on free loopback ports, host name `mail.example.org` (so the first
     /// run creates the domain example.org and admin@example.org), plus `extra_env`.
     pub fn new(extra_env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let http_port = free_port();
         let smtp_port = free_port();
+        let imap_port = free_port();
+        let imaps_port = free_port();
         let mut env = vec![
+            (
+                "MAILSTEAD_IMAP_LISTEN".to_string(),
+                format!("[\"127.0.0.1:{imap_port}\"]"),
+            ),
+            (
+                "MAILSTEAD_IMAP_TLS_LISTEN".to_string(),
+                format!("[\"127.0.0.1:{imaps_port}\"]"),
+            ),
             (
                 "MAILSTEAD_SMTP_LISTEN".to_string(),
                 format!("[\"127.0.0.1:{smtp_port}\"]"),
@@ -86,6 +98,8 @@ impl Install {
             env,
             http_port,
             smtp_port,
+            imap_port,
+            imaps_port,
         }
     }
 

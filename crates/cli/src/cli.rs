@@ -130,6 +130,14 @@ pub enum UserCmd {
         #[command(flatten)]
         password: PasswordSource,
     },
+    /// Set or clear a user's quota: a size (500M, 2G, bytes) or `unlimited`.
+    Quota {
+        /// Address.
+        address: String,
+        /// New quota.
+        #[arg(value_parser = crate::input::parse_quota)]
+        quota: Quota,
+    },
     /// Disable a user (no login, no delivery); mail is kept.
     Disable {
         /// Address.
@@ -145,6 +153,15 @@ pub enum UserCmd {
         /// Address.
         address: String,
     },
+}
+
+/// A quota argument: a size or no limit.
+#[derive(Debug, Clone, Copy)]
+pub enum Quota {
+    /// At most this many octets.
+    Bytes(u64),
+    /// No limit.
+    Unlimited,
 }
 
 /// `mailstead alias ...`

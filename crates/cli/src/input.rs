@@ -40,6 +40,14 @@ fn first_line(mut r: impl BufRead) -> anyhow::Result<String> {
 }
 
 /// Parses `500M`, `2G`, `1024`, `10k` (binary multiples) into bytes.
+/// A quota: `unlimited` (or `none`) or a size as [`parse_size`] reads it.
+pub fn parse_quota(s: &str) -> Result<crate::cli::Quota, String> {
+    if s.trim().eq_ignore_ascii_case("unlimited") || s.trim().eq_ignore_ascii_case("none") {
+        return Ok(crate::cli::Quota::Unlimited);
+    }
+    parse_size(s).map(crate::cli::Quota::Bytes)
+}
+
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let (num, mult) = match s.char_indices().last() {

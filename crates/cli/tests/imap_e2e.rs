@@ -133,12 +133,16 @@ typ, data = imap.search("UTF-8", "SUBJECT")
 assert data == [b"1"], data
 typ, data = imap.search(None, "TEXT", "data.bin")
 assert data == [b"1"], data
+typ, data = imap.getquotaroot("INBOX")
+assert typ == "OK" and b"(STORAGE 1 10240)" in data[1][0], data
 imap.logout()
 print("ok", round(waited * 1000), "ms")
 "#;
 
 fn smtp_then_imap(install: &Install) {
     install.add_user("carol@example.org");
+    let out = install.ok(&["user", "quota", "carol@example.org", "10M"], "");
+    assert!(out.contains("10"), "{out}");
     let mut c = Command::new("python3");
     c.arg("-c").arg(PY_SMTP_THEN_IMAP).args([
         install.smtp_port.to_string(),

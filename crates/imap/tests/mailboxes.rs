@@ -130,4 +130,23 @@ async fn status_counts_and_quota() {
     let r = c.read_until_tagged("b").await.no();
     assert!(r.status.contains("[OVERQUOTA]"), "{}", r.status);
     c.cmd("SETQUOTA \"\" (STORAGE 10)").await.no();
+    // 13 + 60 fits in 100; a COPY of the two (73 more) does not.
+    let m = "x".repeat(60);
+    c.send_raw(format!("c APPEND INBOX {{{}+}}\r\n{m}\r\n", m.len()).as_bytes())
+        .await;
+    c.read_until_tagged("c").await.ok();
+    c.cmd("SELECT INBOX").await.ok();
+    let r = c.cmd("COPY 1:2 Archive").await.no();
+    assert!(r.status.contains("[OVERQUOTA]"), "{}", r.status);
+    let r = c.cmd("STATUS Archive (MESSAGES)").await.ok();
+    assert!(r.has("MESSAGES 0"));
+    // MOVE adds nothing to the account, so it is allowed.
+    c.cmd("MOVE 2 Archive").await.ok();
+    // \Deleted + EXPUNGE frees the space: now the big one fits.
+    c.cmd("SELECT Archive").await.ok();
+    c.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)").await.ok();
+    c.cmd("EXPUNGE").await.ok();
+    c.send_raw(format!("d APPEND INBOX {{{}+}}\r\n{m}\r\n", m.len()).as_bytes())
+        .await;
+    c.read_until_tagged("d").await.ok();
 }

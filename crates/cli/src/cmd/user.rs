@@ -104,6 +104,29 @@ pub async fn run(dir: &Directory, cmd: UserCmd, as_json: bool) -> anyhow::Result
                 println!("password of {address} changed");
             }
         }
+        UserCmd::Quota { address, quota } => {
+            let bytes = match quota {
+                crate::cli::Quota::Bytes(b) => Some(b),
+                crate::cli::Quota::Unlimited => None,
+            };
+            let a = dir
+                .update_user(
+                    &address,
+                    &mailstead_store::model::AccountUpdate {
+                        quota_bytes: Some(bytes),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            if as_json {
+                output::json(&a)?;
+            } else {
+                match a.quota_bytes {
+                    Some(q) => println!("quota of {} set to {}", a.address, size(q)),
+                    None => println!("{} has no quota", a.address),
+                }
+            }
+        }
         UserCmd::Disable { address } => set_enabled(dir, &address, false, as_json).await?,
         UserCmd::Enable { address } => set_enabled(dir, &address, true, as_json).await?,
         UserCmd::Remove { address } => {

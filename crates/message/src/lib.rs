@@ -3,11 +3,21 @@
 //! What IMAP needs from a raw RFC 5322 message, computed once at delivery and cached in
 //! the store (so FETCH ENVELOPE/BODYSTRUCTURE and SEARCH never read the blob):
 //! - [`index`]: the [`Summary`] (ENVELOPE, BODYSTRUCTURE, sent date) and the search text
-//!   (decoded header fields and decoded text of the body parts, lower-cased; the body
-//!   text is cut at [`MAX_BODY_TEXT_BYTES`]).
-//! - [`section`]: the octets of `BODY[section]` (RFC 9051 §6.4.5), from the raw message.
+//!   (decoded header fields, decoded text and MIME headers of the body parts,
+//!   lower-cased; the body text is cut at [`MAX_BODY_TEXT_BYTES`]).
+//! - [`section`] / [`sections`]: the octets of `BODY[section]` (RFC 9051 §6.4.5), from
+//!   the raw message.
 //! - [`binary`]: the decoded content of a part for `BINARY[...]` (RFC 3516).
 //! - [`header_field_matches`]: the exact check behind `SEARCH HEADER name value`.
+//!
+//! The imap-proto types these produce (`Envelope`, `BodyStructure`, `Section`, ...) are
+//! re-exported.
+//!
+//! ENVELOPE strings are raw header values (encoded words kept); address display names,
+//! which mail-parser decodes, are re-encoded as RFC 2047 words when not ASCII.
+//! BODYSTRUCTURE upper-cases media types, subtypes, parameter names and encodings,
+//! adds `("CHARSET" "US-ASCII")` to `TEXT/*` without a charset, and gives a multipart
+//! without parts one empty `TEXT/PLAIN` part (as Dovecot does).
 //!
 //! RFCs: 5322 (message format), 2045–2047 and 2231 (MIME, encoded words, parameter
 //! continuations: decoded by mail-parser), 2046 §5.1.5 (digest default type),
@@ -28,8 +38,9 @@
 //!
 //! Invariants: no function panics on any input (fuzzed: `fuzz/fuzz_targets/message.rs`,
 //! corpus replayed by `tests/fuzz_corpus.rs`); a message mail-parser cannot parse still
-//! gets a summary (an empty envelope and a `TEXT/PLAIN` body of the whole size); the
-//! tree is cut at 30 levels of nesting, which bounds recursion and keeps the stored
+//! gets a summary (an empty envelope and a `TEXT/PLAIN` body of the whole size); every
+//! part BODYSTRUCTURE lists exists for [`section`] and [`binary`] with `octets` equal to
+//! the length of `BODY[part]`; the tree is cut at 30 levels of nesting, which bounds recursion and keeps the stored
 //! JSON readable by [`Summary::from_json`].
 
 mod body_structure;
@@ -38,7 +49,7 @@ mod search_text;
 mod section;
 mod tree;
 
-use mail_parser::{HeaderName, HeaderValue, Message, PartType};
+use mail_parser::{HeaderName, HeaderValue};
 pub use mailstead_imap_proto::{
     BodyExtension, BodyFields, BodyStructure, Envelope, EnvelopeAddress, Section, SectionText,
 };
@@ -78,10 +89,12 @@ pub struct Indexed {
     /// name lower-cased, the value unfolded, encoded words decoded, then the whole text
     /// lower-cased (Unicode `to_lowercase`).
     pub header_text: String,
-    /// The decoded text of every text part (HTML with tags removed) and the text of
-    /// attached messages (their header text, then their parts), lower-cased, each piece
-    /// trimmed, pieces separated by `\n`; at most [`MAX_BODY_TEXT_BYTES`] (cut at a
-    /// character boundary), so one huge message cannot bloat the index.
+    /// The decoded text of every text part (HTML with tags removed), the decoded MIME
+    /// header fields of every part of a multipart (so an attachment's file name is
+    /// found), and the text of attached messages (their header text, then their parts),
+    /// lower-cased, each piece trimmed, pieces separated by `\n`; at most
+    /// [`MAX_BODY_TEXT_BYTES`] (cut at a character boundary), so one huge message cannot
+    /// bloat the index.
     pub body_text: String,
 }
 
@@ -89,32 +102,21 @@ pub struct Indexed {
 /// mail-parser finds no valid header field in gets an empty envelope and a
 /// `TEXT/PLAIN` body of the whole size.
 pub fn index(raw: &[u8]) -> Indexed {
-    let Some(message) = tree::parse(raw) else {
-        let root = tree::unparsed(raw);
-        return Indexed {
-            summary: Summary {
-                envelope: Envelope::default(),
-                body: body_structure::body_structure(&root),
-                sent_date: None,
-            },
-            header_text: String::new(),
-            body_text: search_text::unparsed_body_text(raw),
-        };
-    };
-    let indexed = {
-        let root = tree::build(&message);
-        Indexed {
-            summary: Summary {
-                envelope: envelope::envelope(&root),
-                body: body_structure::body_structure(&root),
-                sent_date: sent_date(&root),
-            },
-            header_text: search_text::header_text(&root),
-            body_text: search_text::body_text(&root),
-        }
-    };
-    dismantle(message);
-    indexed
+    let parsed = tree::parse(raw);
+    let root = parsed.root();
+    Indexed {
+        summary: Summary {
+            envelope: envelope::envelope(&root),
+            body: body_structure::body_structure(&root),
+            sent_date: sent_date(&root),
+        },
+        header_text: search_text::header_text(&root),
+        body_text: match &parsed {
+            tree::Parsed::Full(_) => search_text::body_text(&root),
+            // mail-parser decoded nothing: the stored octets are the best text we have.
+            _ => search_text::unparsed_body_text(root.body_bytes()),
+        },
+    }
 }
 
 /// The `Date:` field as Unix seconds (the instant, UTC), if mail-parser reads a valid
@@ -123,21 +125,6 @@ fn sent_date(root: &tree::Part<'_, '_>) -> Option<i64> {
     match root.value(&HeaderName::Date) {
         Some(HeaderValue::DateTime(date)) if date.is_valid() => Some(date.to_timestamp()),
         _ => None,
-    }
-}
-
-/// Drops `message` without recursion: mail-parser nests encapsulated messages without a
-/// depth limit, and dropping a deeply nested one recursively would overflow the stack.
-fn dismantle(message: Message<'_>) {
-    let mut pending = vec![message];
-    while let Some(mut message) = pending.pop() {
-        for part in &mut message.parts {
-            if matches!(part.body, PartType::Message(_))
-                && let PartType::Message(inner) = std::mem::take(&mut part.body)
-            {
-                pending.push(inner);
-            }
-        }
     }
 }
 
@@ -159,32 +146,42 @@ pub fn summarize(raw: &[u8]) -> Summary {
 ///   MIME header including the blank line; `N.HEADER`, `N.TEXT`, `N.HEADER.FIELDS` exist
 ///   only when part `N` is `message/rfc822`.
 pub fn section(raw: &[u8], section: &Section) -> Option<Vec<u8>> {
-    let Some(message) = tree::parse(raw) else {
-        return section::section(raw, &tree::unparsed(raw), section);
-    };
-    let octets = section::section(raw, &tree::build(&message), section);
-    dismantle(message);
-    octets
+    if let Some(octets) = top_level_section(raw, section) {
+        return octets;
+    }
+    let parsed = tree::parse(raw);
+    section::section(raw, &parsed.root(), section)
 }
 
 /// [`section`] for several sections of one message, parsing it once.
 pub fn sections(raw: &[u8], sections: &[Section]) -> Vec<Option<Vec<u8>>> {
-    let Some(message) = tree::parse(raw) else {
-        let root = tree::unparsed(raw);
-        return sections
-            .iter()
-            .map(|s| section::section(raw, &root, s))
-            .collect();
+    let quick: Option<Vec<_>> = sections.iter().map(|s| top_level_section(raw, s)).collect();
+    if let Some(octets) = quick {
+        return octets;
+    }
+    let parsed = tree::parse(raw);
+    let root = parsed.root();
+    sections
+        .iter()
+        .map(|s| section::section(raw, &root, s))
+        .collect()
+}
+
+/// `BODY[]`, `BODY[HEADER]`, `BODY[TEXT]` and `BODY[HEADER.FIELDS ...]` of the whole
+/// message without parsing its body (clients fetch header fields of every message when
+/// they list a mailbox): `None` when the full parse is needed.
+fn top_level_section(raw: &[u8], wanted: &Section) -> Option<Option<Vec<u8>>> {
+    if !wanted.part.is_empty() {
+        return None;
+    }
+    let text = match &wanted.text {
+        None => return Some(Some(raw.to_vec())),
+        Some(SectionText::Mime) => return Some(None),
+        Some(text) => text,
     };
-    let octets = {
-        let root = tree::build(&message);
-        sections
-            .iter()
-            .map(|s| section::section(raw, &root, s))
-            .collect()
-    };
-    dismantle(message);
-    octets
+    let message = tree::parse_header(raw)?;
+    let root = tree::header_root(&message)?;
+    Some(section::message_text(&root, text))
 }
 
 /// Why BINARY cannot return a part.
@@ -203,12 +200,8 @@ pub enum BinaryError {
 /// `Err(UnknownCte)` for another encoding such as `x-uuencode`. Part numbers as in
 /// [`section`].
 pub fn binary(raw: &[u8], part: &[u32]) -> Result<Option<Vec<u8>>, BinaryError> {
-    let Some(message) = tree::parse(raw) else {
-        return section::binary(raw, &tree::unparsed(raw), part);
-    };
-    let decoded = section::binary(raw, &tree::build(&message), part);
-    dismantle(message);
-    decoded
+    let parsed = tree::parse(raw);
+    section::binary(raw, &parsed.root(), part)
 }
 
 /// Whether a header field named `name` (case-insensitive) of the top-level header of

@@ -57,7 +57,7 @@ pub(crate) fn section(raw: &[u8], root: &Part<'_, '_>, section: &Section) -> Opt
 }
 
 /// `section-msgtext` of the message whose root is `root`.
-fn message_text(root: &Part<'_, '_>, text: &SectionText) -> Option<Vec<u8>> {
+pub(crate) fn message_text(root: &Part<'_, '_>, text: &SectionText) -> Option<Vec<u8>> {
     match text {
         SectionText::Header => Some(root.header_bytes().to_vec()),
         SectionText::Text => Some(root.body_bytes().to_vec()),

@@ -112,23 +112,134 @@ impl<'m, 'x> Part<'m, 'x> {
         self.header_field(name).map(|h| &h.value)
     }
 
-    /// The Content-Transfer-Encoding, lower-case, `None` when absent or empty.
+    /// The Content-Transfer-Encoding, lower-case, `None` when absent or empty. Of
+    /// several fields the last counts, as it does for mail-parser's decoding.
     pub(crate) fn transfer_encoding(&self) -> Option<String> {
-        let cte = self
-            .raw_value(&HeaderName::ContentTransferEncoding)?
-            .to_ascii_lowercase();
+        let field = self
+            .headers
+            .iter()
+            .rev()
+            .find(|h| h.name == HeaderName::ContentTransferEncoding)?;
+        let cte = unfold_trim(raw_value_bytes(self.src, field)).to_ascii_lowercase();
         (!cte.is_empty()).then_some(cte)
     }
 }
 
-/// Parses `raw` with mail-parser: `None` when it finds no header field at all, or none
-/// with a valid name (RFC 5322 §3.6.8 `ftext`) — mail-parser then took a line of
-/// garbage for a field, and the message is better read as all body.
-pub(crate) fn parse(raw: &[u8]) -> Option<Message<'_>> {
-    MessageParser::default().parse(raw).filter(|m| {
-        m.parts
-            .first()
-            .is_some_and(|root| root.headers.iter().any(|h| is_field_name(h.name.as_str())))
+/// A message as mail-parser read it.
+pub(crate) enum Parsed<'x> {
+    /// Fully parsed.
+    Full(Message<'x>),
+    /// Only the top-level header could be read (see [`parse`]); the body is one part.
+    Header(Message<'x>),
+    /// No valid header field: the input is all body.
+    Unparsed(&'x [u8]),
+}
+
+/// Parses `raw` with mail-parser.
+///
+/// Input is [`Parsed::Unparsed`] when mail-parser finds no header field at all, or none
+/// with a valid name (RFC 5322 §3.6.8 `ftext`) — it then took a line of garbage for a
+/// field, and the message is better read as all body.
+///
+/// mail-parser checks its own state with `debug_assert!`s that malformed input can
+/// trip (e.g. "Invalid part ID, could not find multipart." on a mangled nested
+/// multipart, found by fuzzing); in a build with debug assertions that is a panic, so
+/// the parse runs under `catch_unwind`, and after a panic only the header is read
+/// ([`Parsed::Header`]). Release builds skip those checks and recover on their own.
+pub(crate) fn parse(raw: &[u8]) -> Parsed<'_> {
+    match std::panic::catch_unwind(|| MessageParser::default().parse(raw)) {
+        Ok(Some(message)) if has_valid_field(&message) => Parsed::Full(message),
+        Ok(_) => Parsed::Unparsed(raw),
+        Err(_) => match parse_header(raw) {
+            Some(message) if header_root(&message).is_some() => Parsed::Header(message),
+            _ => Parsed::Unparsed(raw),
+        },
+    }
+}
+
+impl<'x> Parsed<'x> {
+    /// The root of the part tree.
+    pub(crate) fn root(&self) -> Part<'_, 'x> {
+        match self {
+            Parsed::Full(message) => build(message),
+            Parsed::Header(message) => match header_root(message) {
+                Some(mut root) => {
+                    root.media = media_of(root.headers, false);
+                    root
+                }
+                None => unparsed(message.raw_message.as_ref()),
+            },
+            Parsed::Unparsed(raw) => unparsed(raw),
+        }
+    }
+}
+
+impl Drop for Parsed<'_> {
+    /// Drops the message without recursion: mail-parser nests encapsulated messages
+    /// without a depth limit, and dropping a deeply nested one recursively would
+    /// overflow the stack.
+    fn drop(&mut self) {
+        if let Parsed::Full(message) | Parsed::Header(message) = self {
+            let mut pending = vec![std::mem::take(message)];
+            while let Some(mut message) = pending.pop() {
+                for part in &mut message.parts {
+                    if matches!(part.body, PartType::Message(_))
+                        && let PartType::Message(inner) = std::mem::take(&mut part.body)
+                    {
+                        pending.push(inner);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The top-level header alone (mail-parser's `parse_headers`: no body is decoded), for
+/// the sections that need nothing else and as the fallback of [`parse`]; `None` when
+/// the input has no valid header field.
+pub(crate) fn parse_header(raw: &[u8]) -> Option<Message<'_>> {
+    std::panic::catch_unwind(|| MessageParser::default().parse_headers(raw))
+        .ok()
+        .flatten()
+        .filter(has_valid_field)
+}
+
+fn has_valid_field(message: &Message<'_>) -> bool {
+    message
+        .parts
+        .first()
+        .is_some_and(|root| root.headers.iter().any(|h| is_field_name(h.name.as_str())))
+}
+
+/// The root of a message read by [`parse_header`]: its header and body ranges, found
+/// where mail-parser's header loop stops (after the last field, only spaces, tabs and
+/// CRs up to the LF of the blank line, or the end of the input). `None` when another
+/// line follows the last field (mail-parser skips a line without a colon and reads on):
+/// the full parse is needed to place the end.
+pub(crate) fn header_root<'m, 'x>(message: &'m Message<'x>) -> Option<Part<'m, 'x>> {
+    let src: &'m [u8] = message.raw_message.as_ref();
+    let root = message.parts.first()?;
+    let last = root.headers.last()?;
+    let mut at = last.offset_end as usize;
+    while let Some(&b) = src.get(at) {
+        match b {
+            b' ' | b'\t' | b'\r' | b'\x0c' => at += 1,
+            b'\n' => {
+                at += 1;
+                break;
+            }
+            _ => return None,
+        }
+    }
+    let end = at.min(src.len());
+    Some(Part {
+        src,
+        headers: &root.headers,
+        header: 0..end,
+        body: end..src.len(),
+        media: Media::default_text(),
+        parsed: None,
+        kind: Kind::Leaf,
     })
 }
 
@@ -138,13 +249,13 @@ fn is_field_name(name: &str) -> bool {
 }
 
 /// The tree of a parsed message.
-pub(crate) fn build<'m, 'x>(message: &'m Message<'x>) -> Part<'m, 'x> {
+fn build<'m, 'x>(message: &'m Message<'x>) -> Part<'m, 'x> {
     let src: &'m [u8] = message.raw_message.as_ref();
     build_root(message, src, 0..src.len(), 0)
 }
 
 /// The tree of a message mail-parser could not parse: no header, all body.
-pub(crate) fn unparsed(raw: &[u8]) -> Part<'_, 'static> {
+fn unparsed(raw: &[u8]) -> Part<'_, 'static> {
     Part {
         src: raw,
         headers: &[],
@@ -278,10 +389,12 @@ fn same_bytes(message: &Message<'_>, src: &[u8]) -> bool {
     std::ptr::eq(own.as_ptr(), src.as_ptr()) && own.len() == src.len()
 }
 
-/// The effective Content-Type of a part with these header fields.
+/// The effective Content-Type of a part with these header fields. Of several fields the
+/// last counts: mail-parser splits the parts by it.
 fn media_of(headers: &[Header<'_>], in_digest: bool) -> Media {
     let content_type = headers
         .iter()
+        .rev()
         .find(|h| h.name == HeaderName::ContentType)
         .and_then(|h| h.value.as_content_type());
     match content_type {

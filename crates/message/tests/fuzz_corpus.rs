@@ -78,6 +78,30 @@ fn check(name: &str, data: &[u8]) {
     ])));
     assert!(fields.expect("HEADER.FIELDS exists").ends_with(b"\r\n"));
 
+    // The header-only path of the top-level sections agrees with the full parse (a
+    // list with a part number in it takes the full parse for all).
+    let top = |text| Section {
+        part: vec![],
+        text: Some(text),
+    };
+    let wanted = vec![
+        top(SectionText::Header),
+        top(SectionText::Text),
+        top(SectionText::HeaderFields(vec![
+            "subject".into(),
+            "from".into(),
+        ])),
+        top(SectionText::HeaderFieldsNot(vec!["received".into()])),
+        Section {
+            part: vec![1],
+            text: None,
+        },
+    ];
+    let full = mailstead_message::sections(data, &wanted);
+    for (i, one) in wanted.iter().take(4).enumerate() {
+        assert_eq!(section(data, one), full[i], "{one:?}");
+    }
+
     let mut listed = Vec::new();
     parts(&indexed.summary.body, &[], &mut listed);
     for (path, part) in listed.iter().take(64) {

@@ -620,8 +620,13 @@ fn body_text_has_decoded_text_html_without_tags_and_attached_messages() {
     let ix = indexed("nested");
     assert_eq!(
         ix.body_text,
-        "see the forwarded message.\n\
+        "content-type: multipart/alternative; boundary=\"inner-alt\"\n\
+         content-type: text/plain; charset=us-ascii\n\
          see the forwarded message.\n\
+         content-type: text/html; charset=us-ascii\n\
+         see the forwarded message.\n\
+         content-type: message/rfc822\n\
+         content-description: forwarded message\n\
          from: erin <erin@example.net>\n\
          to: carol <carol@example.com>\n\
          subject: holiday photos\n\
@@ -629,7 +634,14 @@ fn body_text_has_decoded_text_html_without_tags_and_attached_messages() {
          message-id: <photos-7@example.net>\n\
          mime-version: 1.0\n\
          content-type: multipart/mixed; boundary=\"fwd-mixed\"\n\
+         content-type: text/plain; charset=iso-8859-1\n\
+         content-transfer-encoding: quoted-printable\n\
          here are the photos from the beach, café included.\n\
+         content-type: image/png; name=beach.png\n\
+         content-transfer-encoding: base64\n\
+         content-disposition: inline; filename=beach.png\n\
+         content-type: text/plain; name=\"notes.txt\"\n\
+         content-disposition: attachment; filename=\"notes.txt\"\n\
          remember the sunscreen."
     );
 }
@@ -644,7 +656,12 @@ fn body_text_decodes_quoted_printable_and_html() {
     let alternative = indexed("alternative").body_text;
     assert_eq!(
         alternative,
-        "big savings this week.\nbig savings this week."
+        "content-type: text/plain; charset=utf-8\n\
+         content-transfer-encoding: 7bit\n\
+         big savings this week.\n\
+         content-type: text/html; charset=utf-8\n\
+         content-transfer-encoding: quoted-printable\n\
+         big savings this week."
     );
 }
 
@@ -851,6 +868,7 @@ fn multipart_whose_boundary_is_missing_still_has_searchable_text() {
     let raw = b"Content-Type: multipart/mixed; boundary=\"foo\"\r\n\r\nStray Text\r\n";
     let ix = index(raw);
     assert_eq!(ix.body_text, "stray text");
+    assert!(!ix.body_text.contains("content-type"));
     assert_eq!(
         ix.summary.body,
         multi(
@@ -881,4 +899,116 @@ fn empty_encapsulated_message_has_an_empty_envelope() {
     };
     let (envelope, _) = message.as_deref().expect("message/rfc822 data");
     assert_eq!(envelope, &Envelope::default());
+}
+
+/// Dovecot's own known answer (src/lib-imap/test-imap-bodystructure.c, the message with
+/// "Root MIME prologue"), with CRLF line ends so that raw sizes equal Dovecot's
+/// CRLF-normalised ones; only the case of the tokens differs by design.
+#[test]
+fn dovecot_known_answer_bodystructure() {
+    let raw = "From: user@domain.org\n\
+        Date: Sat, 24 Mar 2007 23:00:00 +0200\n\
+        Mime-Version: 1.0\n\
+        Content-Type: multipart/mixed; boundary=\"foo\n bar\"\n\
+        \n\
+        Root MIME prologue\n\
+        \n\
+        --foo bar\n\
+        Content-Type: text/x-myown; charset=us-ascii; foo=\"quoted\\\"string\"\n\
+        Content-ID: <foo@example.com>\n\
+        Content-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==\n\
+        Content-Disposition: inline; foo=bar\n\
+        Content-Description: hellodescription\n\
+        Content-Language: en, fi, se\n\
+        Content-Location: http://example.com/test.txt\n\
+        \n\
+        hello\n\
+        \n\
+        --foo bar\n\
+        Content-Type: message/rfc822\n\
+        \n\
+        From: sub@domain.org\n\
+        To: sub-to1@domain.org, sub-to2@domain.org\n\
+        Date: Sun, 12 Aug 2012 12:34:56 +0300\n\
+        Subject: submsg\n\
+        Content-Type: multipart/alternative; boundary=\"sub1\"\n\
+        \n\
+        Sub MIME prologue\n\
+        --sub1\n\
+        Content-Type: text/html\n\
+        Content-Transfer-Encoding: 8bit\n\
+        \n\
+        <p>Hello world</p>\n\
+        \n\
+        --sub1\n\
+        Content-Type: text/plain\n\
+        Content-Transfer-Encoding: ?invalid\n\
+        \n\
+        Hello another world\n\
+        \n\
+        --sub1--\n\
+        Sub MIME epilogue\n\
+        \n\
+        --foo bar--\n\
+        Root MIME epilogue\n"
+        .replace('\n', "\r\n");
+    let first = BodyStructure::Single {
+        media_type: "TEXT".into(),
+        subtype: "X-MYOWN".into(),
+        fields: BodyFields {
+            params: params(&[("CHARSET", "us-ascii"), ("FOO", "quoted\"string")]),
+            id: s("<foo@example.com>"),
+            description: s("hellodescription"),
+            encoding: "7BIT".into(),
+            octets: 7,
+        },
+        lines: Some(1),
+        message: None,
+        ext: BodyExtension {
+            md5: s("Q2hlY2sgSW50ZWdyaXR5IQ=="),
+            disposition: Some(("INLINE".into(), params(&[("FOO", "bar")]))),
+            language: vec!["en".into(), "fi".into(), "se".into()],
+            location: s("http://example.com/test.txt"),
+        },
+    };
+    let sub = addr(None, "sub", "domain.org");
+    let inner_envelope = Envelope {
+        date: s("Sun, 12 Aug 2012 12:34:56 +0300"),
+        subject: s("submsg"),
+        from: vec![sub.clone()],
+        sender: vec![sub.clone()],
+        reply_to: vec![sub],
+        to: vec![
+            addr(None, "sub-to1", "domain.org"),
+            addr(None, "sub-to2", "domain.org"),
+        ],
+        ..Envelope::default()
+    };
+    let inner_body = multi(
+        "ALTERNATIVE",
+        "sub1",
+        vec![
+            single(("TEXT", "HTML"), US_ASCII, "8BIT", 20, Some(1)),
+            single(("TEXT", "PLAIN"), US_ASCII, "7BIT", 21, Some(1)),
+        ],
+    );
+    let second = message(&[], 412, 21, inner_envelope, inner_body);
+    assert_eq!(
+        index(raw.as_bytes()).summary.body,
+        multi("MIXED", "foo bar", vec![first, second])
+    );
+}
+
+#[test]
+fn of_several_content_type_fields_the_last_one_splits_the_parts() {
+    let raw = b"Content-Type: text/plain\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+        --b\r\nContent-Type: text/html\r\n\r\n<p>x</p>\r\n--b--\r\n";
+    assert_eq!(
+        index(raw).summary.body,
+        multi(
+            "MIXED",
+            "b",
+            vec![single(("TEXT", "HTML"), US_ASCII, "7BIT", 8, Some(0))]
+        )
+    );
 }

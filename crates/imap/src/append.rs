@@ -56,10 +56,7 @@ pub(crate) async fn append(
         let index = tokio::task::spawn_blocking(move || index_of(&data))
             .await
             .map_err(|_| no(Some(ResponseCode::ServerBug), "indexing failed"))?;
-        let internal_date = m
-            .date
-            .map(|d| d.unix_timestamp())
-            .unwrap_or_else(unix_now);
+        let internal_date = m.date.map(|d| d.unix_timestamp()).unwrap_or_else(unix_now);
         targets.push((
             mailbox.id,
             NewMessage {

@@ -3,7 +3,7 @@
 //! Both are one store transaction: a MOVE never leaves a message in both mailboxes or in
 //! neither.
 
-use mailstead_imap_proto::{MailboxName, Response, ResponseCode, SequenceSet};
+use mailstead_imap_proto::{MailboxName, ResponseCode, SequenceSet};
 use mailstead_types::Uid;
 
 use crate::mailbox::{check_quota, decode_name};
@@ -79,22 +79,7 @@ pub(crate) async fn copy(
     }
     // RFC 6851 §4.3: COPYUID in an untagged OK before the EXPUNGEs.
     s.send(&untagged(code, "moved"));
-    let sel = s.selected()?;
-    let mut out = Vec::new();
-    if qresync {
-        out.push(Response::Vanished {
-            earlier: false,
-            uids: ranges(&src),
-        });
-        sel.uids.retain(|u| src.binary_search(u).is_err());
-    } else {
-        for uid in src.iter().rev() {
-            if let Ok(i) = sel.uids.binary_search(uid) {
-                out.push(Response::Expunge(i as u32 + 1));
-                sel.uids.remove(i);
-            }
-        }
-    }
+    let out = s.selected()?.remove(&src, qresync);
     for r in &out {
         s.send(r);
     }

@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 
 use mailstead_imap_proto::{
-    FetchAttr, FetchItem, FetchModifiers, Partial, Response, ResponseCode, Section,
-    SectionText, SequenceSet,
+    FetchAttr, FetchItem, FetchModifiers, Partial, Response, ResponseCode, Section, SectionText,
+    SequenceSet,
 };
 use mailstead_message::Summary;
 use mailstead_store::model::{ChangeKind, FlagOp, Flags, Message};
@@ -126,7 +126,10 @@ pub(crate) async fn fetch(
         .collect();
     let wanted: Vec<(u32, u32)> = pairs
         .into_iter()
-        .filter(|(_, u)| rows.get(u).is_some_and(|m| modifiers.changed_since.is_none_or(|c| m.modseq.0 > c)))
+        .filter(|(_, u)| {
+            rows.get(u)
+                .is_some_and(|m| modifiers.changed_since.is_none_or(|c| m.modseq.0 > c))
+        })
         .collect();
 
     // \Seen as a side effect of reading a body (not under EXAMINE or .PEEK).
@@ -163,20 +166,21 @@ pub(crate) async fn fetch(
     let with_content = attrs.iter().any(needs_content);
     for (seq, u) in wanted {
         let Some(m) = rows.get(&u) else { continue };
-        let raw = if with_content || (attrs.iter().any(needs_summary) && !summaries.contains_key(&u)) {
-            match stores.blobs.get(&m.blob_id).await? {
-                Some(r) => Some(r),
-                None => {
-                    tracing::error!(uid = u, blob = %m.blob_id, "message blob is missing");
-                    return Err(no(
-                        Some(ResponseCode::ServerBug),
-                        "a message could not be read",
-                    ));
+        let raw =
+            if with_content || (attrs.iter().any(needs_summary) && !summaries.contains_key(&u)) {
+                match stores.blobs.get(&m.blob_id).await? {
+                    Some(r) => Some(r),
+                    None => {
+                        tracing::error!(uid = u, blob = %m.blob_id, "message blob is missing");
+                        return Err(no(
+                            Some(ResponseCode::ServerBug),
+                            "a message could not be read",
+                        ));
+                    }
                 }
-            }
-        } else {
-            None
-        };
+            } else {
+                None
+            };
         if attrs.iter().any(needs_summary)
             && !summaries.contains_key(&u)
             && let Some(raw) = &raw
@@ -188,7 +192,15 @@ pub(crate) async fn fetch(
                 summaries.insert(u, sum);
             }
         }
-        let items = items_for(m, attrs, uid, want_modseq, seen_changed.contains(&u), summaries.get(&u), raw.as_deref())?;
+        let items = items_for(
+            m,
+            attrs,
+            uid,
+            want_modseq,
+            seen_changed.contains(&u),
+            summaries.get(&u),
+            raw.as_deref(),
+        )?;
         s.send(&Response::Fetch(seq, items));
         s.conn.maybe_flush().await?;
     }
@@ -261,8 +273,8 @@ fn items_for(
             FetchAttr::BodySection {
                 section, partial, ..
             } => {
-                let data = mailstead_message::section(raw_or_empty, section)
-                    .map(|d| cut(d, *partial));
+                let data =
+                    mailstead_message::section(raw_or_empty, section).map(|d| cut(d, *partial));
                 FetchItem::BodySection {
                     section: section.clone(),
                     origin: partial.map(|p| p.origin),

@@ -9,8 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use mailstead_imap_proto::{
-    ListCommand, ListItem, ListReturn, ListSelect, MailboxName, Response, ResponseCode,
-    StatusItem, mutf7,
+    ListCommand, ListItem, ListReturn, ListSelect, MailboxName, Response, ResponseCode, StatusItem,
+    mutf7,
 };
 use mailstead_store::StoreError;
 use mailstead_store::model::{Mailbox, SpecialUse};
@@ -71,10 +71,16 @@ fn valid_new_name(name: &str) -> Result<String, CmdError> {
         return Err(bad("mailbox name too long"));
     }
     if trimmed.contains(['*', '%']) {
-        return Err(no(Some(ResponseCode::Cannot), "mailbox names cannot hold * or %"));
+        return Err(no(
+            Some(ResponseCode::Cannot),
+            "mailbox names cannot hold * or %",
+        ));
     }
     if trimmed.split(DELIMITER).any(|level| level.is_empty()) {
-        return Err(no(Some(ResponseCode::Cannot), "empty hierarchy level in the name"));
+        return Err(no(
+            Some(ResponseCode::Cannot),
+            "empty hierarchy level in the name",
+        ));
     }
     if trimmed.split(DELIMITER).count() > 32 {
         return Err(no(Some(ResponseCode::Cannot), "hierarchy too deep"));
@@ -84,7 +90,9 @@ fn valid_new_name(name: &str) -> Result<String, CmdError> {
 
 /// The parents of a name: `a/b/c` → `a`, `a/b`.
 fn parents(name: &str) -> Vec<&str> {
-    name.match_indices(DELIMITER).map(|(i, _)| &name[..i]).collect()
+    name.match_indices(DELIMITER)
+        .map(|(i, _)| &name[..i])
+        .collect()
 }
 
 fn not_found() -> CmdError {
@@ -110,9 +118,10 @@ pub(crate) async fn create(s: &mut Session, raw: &MailboxName, uses: &[String]) 
     }
     let special = match uses {
         [] => None,
-        [one] => Some(SpecialUse::parse(one).ok_or_else(|| {
-            no(Some(ResponseCode::UseAttr), "unknown special-use attribute")
-        })?),
+        [one] => Some(
+            SpecialUse::parse(one)
+                .ok_or_else(|| no(Some(ResponseCode::UseAttr), "unknown special-use attribute"))?,
+        ),
         _ => {
             return Err(no(
                 Some(ResponseCode::UseAttr),
@@ -191,7 +200,8 @@ pub(crate) async fn rename(s: &mut Session, from: &MailboxName, to: &MailboxName
             .map(|m| m.uid)
             .collect();
         if !uids.is_empty() {
-            meta.copy_messages(source.id, &uids, target.id, true).await?;
+            meta.copy_messages(source.id, &uids, target.id, true)
+                .await?;
         }
         return Ok(Done::ok("RENAME completed"));
     }
@@ -546,7 +556,10 @@ pub(crate) async fn get_quota(s: &mut Session, root: &str) -> CmdResult {
         return Err(no(Some(ResponseCode::NonExistent), "no such quota root"));
     }
     let Some((used, limit)) = quota(s).await? else {
-        return Err(no(Some(ResponseCode::NonExistent), "this account has no quota"));
+        return Err(no(
+            Some(ResponseCode::NonExistent),
+            "this account has no quota",
+        ));
     };
     s.send(&Response::Quota {
         root: String::new(),
@@ -564,7 +577,11 @@ pub(crate) async fn get_quota_root(s: &mut Session, raw: &MailboxName) -> CmdRes
     let mailbox = encode_name(s, &m.name);
     s.send(&Response::QuotaRoot {
         mailbox,
-        roots: if q.is_some() { vec![String::new()] } else { vec![] },
+        roots: if q.is_some() {
+            vec![String::new()]
+        } else {
+            vec![]
+        },
     });
     if let Some((used, limit)) = q {
         s.send(&Response::Quota {

@@ -215,7 +215,11 @@ fn eval(key: &SearchKey, m: &Message, seq: u32, c: &Ctx<'_>) -> bool {
         And(ks) => ks.iter().all(|k| eval(k, m, seq, c)),
         Body(_) | Text(_) | Subject(_) | From(_) | To(_) | Cc(_) | Bcc(_) | Header(..) => {
             match text_key(key) {
-                Some(t) => c.prepared.text.get(&t).is_some_and(|h| h.contains(&m.uid.0)),
+                Some(t) => c
+                    .prepared
+                    .text
+                    .get(&t)
+                    .is_some_and(|h| h.contains(&m.uid.0)),
                 None => false,
             }
         }
@@ -246,7 +250,10 @@ pub(crate) async fn search(
         && !cs.eq_ignore_ascii_case("US-ASCII")
     {
         return Err(no(
-            Some(ResponseCode::BadCharset(vec!["UTF-8".into(), "US-ASCII".into()])),
+            Some(ResponseCode::BadCharset(vec![
+                "UTF-8".into(),
+                "US-ASCII".into(),
+            ])),
             "unsupported charset",
         ));
     }
@@ -329,8 +336,7 @@ pub(crate) async fn search(
                     min: values.first().copied().filter(|_| want(SearchReturn::Min)),
                     max: values.last().copied().filter(|_| want(SearchReturn::Max)),
                     count: want(SearchReturn::Count).then_some(values.len() as u32),
-                    all: (want(SearchReturn::All) && !values.is_empty())
-                        .then(|| ranges(&values)),
+                    all: (want(SearchReturn::All) && !values.is_empty()).then(|| ranges(&values)),
                     modseq: if with_modseq && !values.is_empty() {
                         max_modseq
                     } else {

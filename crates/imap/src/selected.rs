@@ -13,8 +13,8 @@ use std::collections::{BTreeSet, HashSet};
 use mailstead_imap_proto::{
     Flag, MailboxName, Response, ResponseCode, SelectParams, SequenceSet, Status,
 };
-use mailstead_store::Stores;
 use mailstead_store::StoreError;
+use mailstead_store::Stores;
 use mailstead_store::model::{ChangeKind, Flags, Mailbox, Message};
 use mailstead_types::{MailboxId, ModSeq, Uid};
 
@@ -40,6 +40,36 @@ pub(crate) struct Selected {
 impl Selected {
     pub fn mailbox_id(&self) -> MailboxId {
         self.mailbox.id
+    }
+
+    /// Removes `gone` (ascending UIDs) from the map and returns what tells the client:
+    /// one `VANISHED` under QRESYNC, else one `EXPUNGE` per message. Each EXPUNGE
+    /// renumbers the messages after it (RFC 9051 §7.4.1); going from the highest number
+    /// down, no announcement shifts a later one.
+    pub fn remove(&mut self, gone: &[u32], qresync: bool) -> Vec<Response> {
+        let mut out = Vec::new();
+        if qresync {
+            let known: Vec<u32> = gone
+                .iter()
+                .copied()
+                .filter(|u| self.uids.binary_search(u).is_ok())
+                .collect();
+            if !known.is_empty() {
+                out.push(Response::Vanished {
+                    earlier: false,
+                    uids: ranges(&known),
+                });
+            }
+            self.uids.retain(|u| gone.binary_search(u).is_err());
+        } else {
+            for uid in gone.iter().rev() {
+                if let Ok(i) = self.uids.binary_search(uid) {
+                    out.push(Response::Expunge(i as u32 + 1));
+                    self.uids.remove(i);
+                }
+            }
+        }
+        out
     }
 
     /// Sequence number of a UID the client knows.
@@ -90,23 +120,10 @@ impl Selected {
             }
         }
         if allow_expunge && !self.pending_expunge.is_empty() {
-            let gone: Vec<u32> = std::mem::take(&mut self.pending_expunge).into_iter().collect();
-            if qresync {
-                out.push(Response::Vanished {
-                    earlier: false,
-                    uids: ranges(&gone),
-                });
-                self.uids.retain(|u| gone.binary_search(u).is_err());
-            } else {
-                // Each EXPUNGE renumbers the messages after it (RFC 9051 §7.4.1); going
-                // from the highest number down, no announcement shifts a later one.
-                for uid in gone.iter().rev() {
-                    if let Ok(i) = self.uids.binary_search(uid) {
-                        out.push(Response::Expunge(i as u32 + 1));
-                        self.uids.remove(i);
-                    }
-                }
-            }
+            let gone: Vec<u32> = std::mem::take(&mut self.pending_expunge)
+                .into_iter()
+                .collect();
+            out.extend(self.remove(&gone, qresync));
         }
         if !flagged.is_empty() {
             let first = *flagged.iter().next().unwrap_or(&1);
@@ -245,7 +262,10 @@ pub(crate) async fn select(
         Some(ResponseCode::UidValidity(mailbox.uid_validity.0)),
         "UIDs valid",
     );
-    s.untagged_ok(Some(ResponseCode::UidNext(mailbox.uid_next.0)), "predicted next UID");
+    s.untagged_ok(
+        Some(ResponseCode::UidNext(mailbox.uid_next.0)),
+        "predicted next UID",
+    );
     let mut permanent = if examine { Vec::new() } else { flags };
     if !examine {
         permanent.push(Flag::Wildcard);
@@ -345,7 +365,10 @@ async fn qresync_report(
 
 /// CLOSE (expunge silently, then deselect) and UNSELECT (deselect only).
 pub(crate) async fn close(s: &mut Session, expunge: bool) -> CmdResult {
-    let sel = s.selected.take().ok_or_else(|| bad("no mailbox selected"))?;
+    let sel = s
+        .selected
+        .take()
+        .ok_or_else(|| bad("no mailbox selected"))?;
     if expunge && !sel.read_only {
         let msgs = s.server.stores.meta.messages(sel.mailbox.id).await?;
         let doomed: Vec<Uid> = msgs
@@ -354,7 +377,11 @@ pub(crate) async fn close(s: &mut Session, expunge: bool) -> CmdResult {
             .map(|m| m.uid)
             .collect();
         if !doomed.is_empty() {
-            s.server.stores.meta.expunge(sel.mailbox.id, &doomed).await?;
+            s.server
+                .stores
+                .meta
+                .expunge(sel.mailbox.id, &doomed)
+                .await?;
         }
     }
     Ok(Done::ok(if expunge {
@@ -391,21 +418,7 @@ pub(crate) async fn expunge(s: &mut Session, only: Option<&SequenceSet>) -> CmdR
     }
     let removed = stores.meta.expunge(sel.mailbox.id, &doomed).await?;
     let removed: Vec<u32> = removed.iter().map(|u| u.0).collect();
-    let mut out = Vec::new();
-    if qresync {
-        out.push(Response::Vanished {
-            earlier: false,
-            uids: ranges(&removed),
-        });
-        sel.uids.retain(|u| removed.binary_search(u).is_err());
-    } else {
-        for uid in removed.iter().rev() {
-            if let Ok(i) = sel.uids.binary_search(uid) {
-                out.push(Response::Expunge(i as u32 + 1));
-                sel.uids.remove(i);
-            }
-        }
-    }
+    let out = sel.remove(&removed, qresync);
     for r in &out {
         s.send(r);
     }

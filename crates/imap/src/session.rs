@@ -160,15 +160,24 @@ impl Session {
 
     /// Whether LOGIN/AUTHENTICATE may run on this connection now.
     pub fn auth_allowed(&self) -> bool {
-        self.tls || (self.server.config.plaintext_auth_on_loopback && self.remote.ip().is_loopback())
+        self.tls
+            || (self.server.config.plaintext_auth_on_loopback && self.remote.ip().is_loopback())
     }
 
     /// Capabilities for the current state.
     pub fn capabilities(&self) -> Vec<String> {
-        let mut caps: Vec<String> = ["IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut caps: Vec<String> = [
+            "IMAP4rev1",
+            "IMAP4rev2",
+            "LITERAL+",
+            "SASL-IR",
+            "ID",
+            "ENABLE",
+            "IDLE",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         if self.account.is_none() {
             if !self.tls && self.server.tls.is_some() {
                 caps.push("STARTTLS".into());
@@ -204,7 +213,10 @@ impl Session {
             .iter()
             .map(|s| s.to_string()),
         );
-        caps.push(format!("APPENDLIMIT={}", self.server.config.max_message_size));
+        caps.push(format!(
+            "APPENDLIMIT={}",
+            self.server.config.max_message_size
+        ));
         caps
     }
 
@@ -222,7 +234,11 @@ impl Session {
         loop {
             // The first line may wait for the whole idle time; later lines of the same
             // command must come promptly.
-            let wait = if first { timeout } else { Duration::from_secs(60) };
+            let wait = if first {
+                timeout
+            } else {
+                Duration::from_secs(60)
+            };
             first = false;
             let line = match self.conn.next_line(MAX_LINE, wait).await? {
                 Line::Text(l) => l,
@@ -262,7 +278,10 @@ impl Session {
                 let text = if literals > MAX_LITERALS {
                     "too many literals".to_string()
                 } else {
-                    format!("literal of {} octets is over the limit of {limit}", spec.len)
+                    format!(
+                        "literal of {} octets is over the limit of {limit}",
+                        spec.len
+                    )
                 };
                 if spec.non_sync {
                     // RFC 7888 §4: the octets are coming whether we want them or not; the
@@ -359,8 +378,16 @@ fn allowed(s: &Session, cmd: &Command) -> Result<(), CmdError> {
                 Ok(())
             }
         }
-        Check | Close | Unselect | Expunge | UidExpunge(_) | Search { .. } | Fetch { .. }
-        | Store { .. } | Copy { .. } | Move { .. } => {
+        Check
+        | Close
+        | Unselect
+        | Expunge
+        | UidExpunge(_)
+        | Search { .. }
+        | Fetch { .. }
+        | Store { .. }
+        | Copy { .. }
+        | Move { .. } => {
             if selected {
                 Ok(())
             } else if authed {
@@ -538,9 +565,7 @@ async fn dispatch(s: &mut Session, tag: &str, command: Command) -> Result<Flow, 
         return Err(());
     }
     // Untagged updates come before the tagged answer.
-    if !is_logout
-        && let Err(CmdError::Gone) = s.sync(allow_expunge).await
-    {
+    if !is_logout && let Err(CmdError::Gone) = s.sync(allow_expunge).await {
         let _ = s.conn.flush().await;
         return Err(());
     }
@@ -571,7 +596,11 @@ fn finish(s: &mut Session, tag: &str, result: CmdResult) {
                 StoreError::Invalid(_) => ResponseCode::Cannot,
                 _ => ResponseCode::Unavailable,
             };
-            (Status::No, Some(code), "the server could not do that now, try again".into())
+            (
+                Status::No,
+                Some(code),
+                "the server could not do that now, try again".into(),
+            )
         }
         Err(CmdError::Gone) => return,
     };

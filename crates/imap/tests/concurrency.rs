@@ -27,14 +27,22 @@ async fn a_second_session_sees_appends_flag_changes_and_expunges() {
     assert!(r.has("* 3 EXISTS"), "{:?}", r.untagged);
     a.cmd("STORE 2 +FLAGS (\\Flagged)").await.ok();
     let r = b.cmd("NOOP").await.ok();
-    assert!(r.has("* 2 FETCH (UID 2 FLAGS (\\Flagged))"), "{:?}", r.untagged);
+    assert!(
+        r.has("* 2 FETCH (UID 2 FLAGS (\\Flagged))"),
+        "{:?}",
+        r.untagged
+    );
     // A expunges message 1; B must not hear of it during FETCH/STORE/SEARCH by number,
     // and its numbers keep meaning the same messages until it is told.
     a.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)").await.ok();
     a.cmd("EXPUNGE").await.ok();
     let r = b.cmd("FETCH 1:3 (UID)").await.ok();
     assert!(!r.has("EXPUNGE"), "{:?}", r.untagged);
-    assert!(r.has("* 2 FETCH (UID 2)") && r.has("* 3 FETCH (UID 3)"), "{:?}", r.untagged);
+    assert!(
+        r.has("* 2 FETCH (UID 2)") && r.has("* 3 FETCH (UID 3)"),
+        "{:?}",
+        r.untagged
+    );
     let r = b.cmd("SEARCH ALL").await.ok();
     assert!(!r.has("EXPUNGE"));
     let r = b.cmd("STORE 3 +FLAGS (\\Seen)").await.ok();
@@ -43,7 +51,11 @@ async fn a_second_session_sees_appends_flag_changes_and_expunges() {
     let r = b.cmd("NOOP").await.ok();
     assert!(r.has("* 1 EXPUNGE"), "{:?}", r.untagged);
     let r = b.cmd("FETCH 1:* (UID)").await.ok();
-    assert!(r.has("* 1 FETCH (UID 2)") && r.has("* 2 FETCH (UID 3)"), "{:?}", r.untagged);
+    assert!(
+        r.has("* 1 FETCH (UID 2)") && r.has("* 2 FETCH (UID 3)"),
+        "{:?}",
+        r.untagged
+    );
     // UID commands may carry expunges.
     a.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)").await.ok();
     a.cmd("EXPUNGE").await.ok();
@@ -61,13 +73,21 @@ async fn idle_reports_an_smtp_delivery_within_a_second() {
     assert!(cont.starts_with('+'), "{cont}");
     let mut smtp = server.smtp_client().await;
     let (code, _) = smtp
-        .send_mail("x@example.net", &["alice@example.org"], "Subject: ping\r\n\r\nhi\r\n")
+        .send_mail(
+            "x@example.net",
+            &["alice@example.org"],
+            "Subject: ping\r\n\r\nhi\r\n",
+        )
         .await;
     assert_eq!(code, 250);
     let acked = Instant::now();
     let exists = c.read_response().await.expect("exists");
     assert_eq!(exists, "* 1 EXISTS");
-    assert!(acked.elapsed() < Duration::from_secs(1), "{:?}", acked.elapsed());
+    assert!(
+        acked.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        acked.elapsed()
+    );
     c.send_raw(b"DONE\r\n").await;
     c.read_until_tagged("i").await.ok();
     // Indexed at delivery: ENVELOPE without reading the blob, and SEARCH finds it.
@@ -113,8 +133,10 @@ async fn concurrent_appends_from_many_sessions_get_distinct_ascending_uids() {
             for j in 0..10 {
                 let msg = format!("Subject: {i}-{j}\r\n\r\nx\r\n");
                 let tag = c.tag();
-                c.send_raw(format!("{tag} APPEND INBOX {{{}+}}\r\n{msg}\r\n", msg.len()).as_bytes())
-                    .await;
+                c.send_raw(
+                    format!("{tag} APPEND INBOX {{{}+}}\r\n{msg}\r\n", msg.len()).as_bytes(),
+                )
+                .await;
                 let r = c.read_until_tagged(&tag).await.ok();
                 let uid: u32 = r
                     .status

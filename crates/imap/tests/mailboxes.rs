@@ -16,7 +16,10 @@ async fn list_shows_the_default_mailboxes_with_roles() {
     assert_eq!(r.lines("LIST"), vec!["LIST (\\Noselect) \"/\" \"\""]);
     let r = c.cmd("LIST (SPECIAL-USE) \"\" \"*\"").await.ok();
     assert_eq!(r.lines("LIST").len(), 5);
-    let r = c.cmd("LIST \"\" \"%\" RETURN (STATUS (MESSAGES UIDNEXT SIZE))").await.ok();
+    let r = c
+        .cmd("LIST \"\" \"%\" RETURN (STATUS (MESSAGES UIDNEXT SIZE))")
+        .await
+        .ok();
     assert_eq!(r.lines("STATUS").len(), 6, "{:?}", r.untagged);
     assert!(r.lines("STATUS")[0].contains("MESSAGES 0"));
 }
@@ -57,14 +60,19 @@ async fn delete_and_rename_with_children_and_inbox() {
     c.cmd("CREATE a/b/c").await.ok();
     c.cmd("RENAME a x").await.ok();
     let r = c.cmd("LIST \"\" \"*\"").await.ok();
-    assert!(r.has("\"/\" x/b/c") && r.has("\"/\" x/b") && !r.has("\"/\" a"), "{:?}", r.untagged);
+    assert!(
+        r.has("\"/\" x/b/c") && r.has("\"/\" x/b") && !r.has("\"/\" a"),
+        "{:?}",
+        r.untagged
+    );
     c.cmd("RENAME x Trash").await.no();
     c.cmd("RENAME nothere y").await.no();
     c.cmd("DELETE x/b/c").await.ok();
     c.cmd("DELETE x/b/c").await.no();
     c.cmd("DELETE INBOX").await.no();
     // RENAME INBOX moves its messages and leaves it empty.
-    c.send_raw(b"a APPEND INBOX {13+}\r\nSubject: hi\r\n\r\n").await;
+    c.send_raw(b"a APPEND INBOX {13+}\r\nSubject: hi\r\n\r\n")
+        .await;
     c.read_until_tagged("a").await.ok();
     c.cmd("RENAME INBOX Old").await.ok();
     let r = c.cmd("STATUS INBOX (MESSAGES)").await.ok();
@@ -87,7 +95,10 @@ async fn subscriptions_and_lsub() {
     let r = c.cmd("LIST (SUBSCRIBED) \"\" \"*\"").await.ok();
     assert!(r.lines("LIST").iter().all(|l| l.contains("\\Subscribed")));
     assert!(r.has("News/Rust"));
-    let r = c.cmd("LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\"").await.ok();
+    let r = c
+        .cmd("LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\"")
+        .await
+        .ok();
     assert!(r.has("CHILDINFO"), "{:?}", r.untagged);
     c.cmd("UNSUBSCRIBE News/Rust").await.ok();
     let r = c.cmd("LSUB \"\" \"News*\"").await.ok();
@@ -110,14 +121,21 @@ async fn status_counts_and_quota() {
         .await
         .expect("quota");
     let mut c = server.imap_login("alice@example.org").await;
-    c.send_raw(b"a APPEND INBOX (\\Seen) {13+}\r\nSubject: hi\r\n\r\n").await;
+    c.send_raw(b"a APPEND INBOX (\\Seen) {13+}\r\nSubject: hi\r\n\r\n")
+        .await;
     c.read_until_tagged("a").await.ok();
     let r = c
         .cmd("STATUS INBOX (MESSAGES UNSEEN UIDNEXT UIDVALIDITY SIZE DELETED HIGHESTMODSEQ APPENDLIMIT)")
         .await
         .ok();
     let line = r.lines("STATUS")[0];
-    for want in ["MESSAGES 1", "UNSEEN 0", "UIDNEXT 2", "SIZE 13", "DELETED 0"] {
+    for want in [
+        "MESSAGES 1",
+        "UNSEEN 0",
+        "UIDNEXT 2",
+        "SIZE 13",
+        "DELETED 0",
+    ] {
         assert!(line.contains(want), "{want} in {line}");
     }
     let r = c.cmd("GETQUOTAROOT INBOX").await.ok();

@@ -9,8 +9,14 @@ const MULTI: &str = "From: bob@example.org\r\nTo: alice@example.org\r\nSubject: 
 
 async fn append(c: &mut ImapClient, mailbox: &str, flags: &str, msg: &str) -> String {
     let tag = c.tag();
-    c.send_raw(format!("{tag} APPEND {mailbox} {flags} {{{}+}}\r\n{msg}\r\n", msg.len()).as_bytes())
-        .await;
+    c.send_raw(
+        format!(
+            "{tag} APPEND {mailbox} {flags} {{{}+}}\r\n{msg}\r\n",
+            msg.len()
+        )
+        .as_bytes(),
+    )
+    .await;
     c.read_until_tagged(&tag).await.ok().status
 }
 
@@ -18,7 +24,13 @@ async fn setup(server: &TestServer) -> ImapClient {
     let mut c = server.imap_login("alice@example.org").await;
     append(&mut c, "INBOX", "(\\Seen)", SIMPLE).await;
     append(&mut c, "INBOX", "()", MULTI).await;
-    append(&mut c, "INBOX", "(\\Flagged $Important)", "Subject: third\r\n\r\nbody three\r\n").await;
+    append(
+        &mut c,
+        "INBOX",
+        "(\\Flagged $Important)",
+        "Subject: third\r\n\r\nbody three\r\n",
+    )
+    .await;
     c.cmd("SELECT INBOX").await.ok();
     c
 }
@@ -40,7 +52,11 @@ async fn append_answers_appenduid_and_multiappend_is_atomic() {
     let r = c.cmd("SELECT INBOX").await.ok();
     assert!(r.has("3 EXISTS"));
     let r = c.cmd("FETCH 3 (FLAGS INTERNALDATE)").await.ok();
-    assert!(r.has("\\Draft") && r.has("17-Jul-1996 09:44:25 +0000"), "{:?}", r.untagged);
+    assert!(
+        r.has("\\Draft") && r.has("17-Jul-1996 09:44:25 +0000"),
+        "{:?}",
+        r.untagged
+    );
 }
 
 #[tokio::test]
@@ -49,20 +65,35 @@ async fn fetch_items() {
     let mut c = setup(&server).await;
     let r = c.cmd("FETCH 1 (UID FLAGS RFC822.SIZE ENVELOPE)").await.ok();
     let line = &r.untagged[0];
-    assert!(line.starts_with("* 1 FETCH (UID 1 FLAGS (\\Seen) RFC822.SIZE "), "{line}");
+    assert!(
+        line.starts_with("* 1 FETCH (UID 1 FLAGS (\\Seen) RFC822.SIZE "),
+        "{line}"
+    );
     assert!(line.contains("ENVELOPE (\"Wed, 17 Jul 1996 02:23:25 -0700\" \"Quarterly report\" ((\"Ann Example\" NIL \"ann\" \"example.com\"))"), "{line}");
     let r = c.cmd("FETCH 2 BODYSTRUCTURE").await.ok();
     let bs = &r.untagged[0];
-    assert!(bs.contains("(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"QUOTED-PRINTABLE\""), "{bs}");
+    assert!(
+        bs.contains("(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"QUOTED-PRINTABLE\""),
+        "{bs}"
+    );
     assert!(bs.contains("\"MIXED\""), "{bs}");
-    let r = c.cmd("FETCH 2 (BODY.PEEK[1] BINARY.PEEK[1] BINARY.SIZE[2])").await.ok();
+    let r = c
+        .cmd("FETCH 2 (BODY.PEEK[1] BINARY.PEEK[1] BINARY.SIZE[2])")
+        .await
+        .ok();
     let line = &r.untagged[0];
     assert!(line.contains("H=C3=A4llo xylophonist"), "{line}");
     assert!(line.contains("Hällo xylophonist"), "{line}");
     assert!(line.contains("BINARY.SIZE[2] 6"), "{line}");
-    let r = c.cmd("FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY.PEEK[TEXT]<4.7>)").await.ok();
+    let r = c
+        .cmd("FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY.PEEK[TEXT]<4.7>)")
+        .await
+        .ok();
     let line = &r.untagged[0];
-    assert!(line.contains("Subject: Quarterly report\r\n\r\n"), "{line:?}");
+    assert!(
+        line.contains("Subject: Quarterly report\r\n\r\n"),
+        "{line:?}"
+    );
     assert!(line.contains("BODY[TEXT]<4> {7}\r\nnumbers"), "{line:?}");
     // BODY[] sets \Seen and reports the new flags; BODY.PEEK does not.
     let r = c.cmd("FETCH 3 BODY.PEEK[]").await.ok();
@@ -99,9 +130,17 @@ async fn copy_move_expunge() {
     let server = TestServer::start().await;
     let mut c = setup(&server).await;
     let r = c.cmd("COPY 1:2 Archive").await.ok();
-    assert!(r.status.contains("[COPYUID ") && r.status.contains(" 1:2 1:2]"), "{}", r.status);
+    assert!(
+        r.status.contains("[COPYUID ") && r.status.contains(" 1:2 1:2]"),
+        "{}",
+        r.status
+    );
     let r = c.cmd("UID MOVE 3 Trash").await.ok();
-    assert!(r.has("[COPYUID ") && r.has("* 3 EXPUNGE"), "{:?}", r.untagged);
+    assert!(
+        r.has("[COPYUID ") && r.has("* 3 EXPUNGE"),
+        "{:?}",
+        r.untagged
+    );
     let r = c.cmd("COPY 1 Nowhere").await.no();
     assert!(r.status.contains("[TRYCREATE]"));
     c.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)").await.ok();
@@ -168,9 +207,17 @@ async fn search_keys() {
     assert!(r.status.contains("[BADCHARSET"), "{}", r.status);
     // ESEARCH and SEARCHRES.
     let r = c.cmd("SEARCH RETURN (MIN MAX COUNT) UNSEEN").await.ok();
-    assert!(r.lines("ESEARCH")[0].ends_with("MIN 2 MAX 3 COUNT 2"), "{:?}", r.untagged);
+    assert!(
+        r.lines("ESEARCH")[0].ends_with("MIN 2 MAX 3 COUNT 2"),
+        "{:?}",
+        r.untagged
+    );
     let r = c.cmd("UID SEARCH RETURN (ALL) ALL").await.ok();
-    assert!(r.lines("ESEARCH")[0].ends_with("UID ALL 1:3"), "{:?}", r.untagged);
+    assert!(
+        r.lines("ESEARCH")[0].ends_with("UID ALL 1:3"),
+        "{:?}",
+        r.untagged
+    );
     let r = c.cmd("SEARCH RETURN (SAVE) FLAGGED").await.ok();
     assert!(r.lines("ESEARCH").is_empty());
     let r = c.cmd("FETCH $ (UID)").await.ok();
@@ -195,14 +242,26 @@ async fn condstore_and_qresync() {
         .and_then(|n| n.parse().ok())
         .expect("modseq");
     c.cmd("STORE 2 +FLAGS (\\Seen)").await.ok();
-    let r = c.cmd(&format!("FETCH 1:* (FLAGS) (CHANGEDSINCE {modseq})")).await.ok();
+    let r = c
+        .cmd(&format!("FETCH 1:* (FLAGS) (CHANGEDSINCE {modseq})"))
+        .await
+        .ok();
     assert_eq!(r.lines("").len(), 1, "{:?}", r.untagged);
     assert!(r.untagged[0].contains("MODSEQ"));
     // UNCHANGEDSINCE older than the message's MODSEQ: not changed, MODIFIED.
-    let r = c.cmd(&format!("STORE 2 (UNCHANGEDSINCE {modseq}) +FLAGS (\\Flagged)")).await.ok();
+    let r = c
+        .cmd(&format!(
+            "STORE 2 (UNCHANGEDSINCE {modseq}) +FLAGS (\\Flagged)"
+        ))
+        .await
+        .ok();
     assert!(r.status.contains("[MODIFIED 2]"), "{}", r.status);
     let r = c.cmd("SEARCH MODSEQ 1").await.ok();
-    assert!(r.lines("SEARCH")[0].contains("(MODSEQ "), "{:?}", r.untagged);
+    assert!(
+        r.lines("SEARCH")[0].contains("(MODSEQ "),
+        "{:?}",
+        r.untagged
+    );
     // QRESYNC: expunge a message, then resync from the old MODSEQ.
     c.cmd("ENABLE QRESYNC").await.ok();
     let r = c.cmd("SELECT INBOX").await.ok();
@@ -223,7 +282,9 @@ async fn condstore_and_qresync() {
     assert!(r.has("VANISHED (EARLIER) 3"), "{:?}", r.untagged);
     assert!(r.lines("2 FETCH").len() == 1, "{:?}", r.untagged);
     let r = c
-        .cmd(&format!("UID FETCH 1:* (FLAGS) (CHANGEDSINCE {modseq} VANISHED)"))
+        .cmd(&format!(
+            "UID FETCH 1:* (FLAGS) (CHANGEDSINCE {modseq} VANISHED)"
+        ))
         .await
         .ok();
     assert!(r.has("VANISHED (EARLIER) 3"), "{:?}", r.untagged);

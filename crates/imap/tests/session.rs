@@ -8,8 +8,14 @@ use mailstead_testkit::{PASSWORD, TestServer};
 async fn greeting_carries_capabilities_and_login_works() {
     let server = TestServer::start().await;
     let (mut c, greeting) = ImapClient::connect(server.imap_addr).await;
-    assert!(greeting.starts_with("* OK [CAPABILITY IMAP4rev1 IMAP4rev2"), "{greeting}");
-    assert!(greeting.contains("STARTTLS") && greeting.contains("AUTH=PLAIN"), "{greeting}");
+    assert!(
+        greeting.starts_with("* OK [CAPABILITY IMAP4rev1 IMAP4rev2"),
+        "{greeting}"
+    );
+    assert!(
+        greeting.contains("STARTTLS") && greeting.contains("AUTH=PLAIN"),
+        "{greeting}"
+    );
     let r = c.cmd("CAPABILITY").await.ok();
     assert!(r.lines("CAPABILITY")[0].contains("LITERAL+"));
     let r = c
@@ -18,10 +24,28 @@ async fn greeting_carries_capabilities_and_login_works() {
         .ok();
     assert!(r.status.contains("[CAPABILITY "), "{}", r.status);
     for cap in [
-        "IDLE", "UIDPLUS", "MOVE", "SPECIAL-USE", "CREATE-SPECIAL-USE", "LIST-EXTENDED",
-        "LIST-STATUS", "NAMESPACE", "ENABLE", "SASL-IR", "ID", "UNSELECT", "CHILDREN",
-        "ESEARCH", "SEARCHRES", "CONDSTORE", "QRESYNC", "QUOTA", "APPENDLIMIT=",
-        "STATUS=SIZE", "BINARY", "MULTIAPPEND",
+        "IDLE",
+        "UIDPLUS",
+        "MOVE",
+        "SPECIAL-USE",
+        "CREATE-SPECIAL-USE",
+        "LIST-EXTENDED",
+        "LIST-STATUS",
+        "NAMESPACE",
+        "ENABLE",
+        "SASL-IR",
+        "ID",
+        "UNSELECT",
+        "CHILDREN",
+        "ESEARCH",
+        "SEARCHRES",
+        "CONDSTORE",
+        "QRESYNC",
+        "QUOTA",
+        "APPENDLIMIT=",
+        "STATUS=SIZE",
+        "BINARY",
+        "MULTIAPPEND",
     ] {
         assert!(r.status.contains(cap), "missing {cap} in {}", r.status);
     }
@@ -89,14 +113,22 @@ async fn cleartext_login_is_disabled_until_starttls_when_loopback_is_not_trusted
     let (mut c, greeting) = ImapClient::connect(server.imap_addr).await;
     assert!(greeting.contains("LOGINDISABLED"), "{greeting}");
     assert!(!greeting.contains("AUTH=PLAIN"), "{greeting}");
-    let r = c.cmd(&format!("LOGIN alice@example.org \"{PASSWORD}\"")).await.no();
+    let r = c
+        .cmd(&format!("LOGIN alice@example.org \"{PASSWORD}\""))
+        .await
+        .no();
     assert!(r.status.contains("PRIVACYREQUIRED"), "{}", r.status);
     c.cmd("STARTTLS").await.ok();
     let mut c = c.upgrade(server.tls_client.clone(), "mx.example.org").await;
     let r = c.cmd("CAPABILITY").await.ok();
     let caps = r.lines("CAPABILITY")[0].to_string();
-    assert!(caps.contains("AUTH=PLAIN") && !caps.contains("STARTTLS"), "{caps}");
-    c.cmd(&format!("LOGIN alice@example.org \"{PASSWORD}\"")).await.ok();
+    assert!(
+        caps.contains("AUTH=PLAIN") && !caps.contains("STARTTLS"),
+        "{caps}"
+    );
+    c.cmd(&format!("LOGIN alice@example.org \"{PASSWORD}\""))
+        .await
+        .ok();
 }
 
 #[tokio::test]
@@ -126,7 +158,8 @@ async fn starttls_discards_pipelined_plaintext() {
     let server = TestServer::start().await;
     let (mut c, _) = ImapClient::connect(server.imap_addr).await;
     // A command injected after STARTTLS in the same packet must not be executed.
-    c.send_raw(b"a STARTTLS\r\nb LOGIN alice@example.org x\r\n").await;
+    c.send_raw(b"a STARTTLS\r\nb LOGIN alice@example.org x\r\n")
+        .await;
     let r = c.read_until_tagged("a").await;
     assert!(r.status.starts_with("OK"));
     let mut c = c.upgrade(server.tls_client.clone(), "mx.example.org").await;
@@ -142,7 +175,9 @@ async fn commands_in_the_wrong_state_are_bad() {
     c.cmd("LIST \"\" *").await.bad();
     let mut c = server.imap_login("alice@example.org").await;
     c.cmd("FETCH 1 FLAGS").await.bad();
-    c.cmd(&format!("LOGIN alice@example.org \"{PASSWORD}\"")).await.bad();
+    c.cmd(&format!("LOGIN alice@example.org \"{PASSWORD}\""))
+        .await
+        .bad();
     c.cmd("FROBNICATE").await.bad();
     c.cmd("NOOP").await.ok();
 }
@@ -174,8 +209,14 @@ async fn literals_and_pipelining() {
     c.send_raw(b"a LOGIN {17}\r\n").await;
     let cont = c.read_response().await.expect("continuation");
     assert!(cont.starts_with("+ "), "{cont}");
-    c.send_raw(format!("alice@example.org {{{}+}}\r\n{PASSWORD}\r\n", PASSWORD.len()).as_bytes())
-        .await;
+    c.send_raw(
+        format!(
+            "alice@example.org {{{}+}}\r\n{PASSWORD}\r\n",
+            PASSWORD.len()
+        )
+        .as_bytes(),
+    )
+    .await;
     c.read_until_tagged("a").await.ok();
     // Three commands in one write are all answered, in order.
     c.send_raw(b"b NOOP\r\nc SELECT INBOX\r\nd NOOP\r\n").await;
@@ -210,7 +251,10 @@ async fn id_namespace_enable() {
     let r = c.cmd("ID (\"name\" \"test\")").await.ok();
     assert!(r.lines("ID")[0].contains("mailstead"));
     let r = c.cmd("NAMESPACE").await.ok();
-    assert_eq!(r.lines("NAMESPACE"), vec!["NAMESPACE ((\"\" \"/\")) NIL NIL"]);
+    assert_eq!(
+        r.lines("NAMESPACE"),
+        vec!["NAMESPACE ((\"\" \"/\")) NIL NIL"]
+    );
     let r = c.cmd("ENABLE CONDSTORE IMAP4rev2 X-UNKNOWN").await.ok();
     assert_eq!(r.lines("ENABLED"), vec!["ENABLED CONDSTORE IMAP4rev2"]);
 }

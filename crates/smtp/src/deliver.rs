@@ -16,7 +16,8 @@ use std::net::SocketAddr;
 
 use mailstead_smtp_proto::{Ret, ReversePath};
 use mailstead_store::model::{
-    DsnAction, DsnRet, Flags, MessageIndex, NewDsnRequest, NewMessage, OriginalRecipient, UnixTime, unix_now,
+    DsnAction, DsnRet, Flags, MessageIndex, NewDsnRequest, NewMessage, OriginalRecipient, UnixTime,
+    unix_now,
 };
 use mailstead_types::{AccountId, BlobId, MailboxId};
 

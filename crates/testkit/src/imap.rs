@@ -45,14 +45,22 @@ impl Reply {
     /// Panics unless the command ended `NO`.
     #[track_caller]
     pub fn no(self) -> Self {
-        assert!(self.status.starts_with("NO"), "expected NO, got {:?}", self.status);
+        assert!(
+            self.status.starts_with("NO"),
+            "expected NO, got {:?}",
+            self.status
+        );
         self
     }
 
     /// Panics unless the command ended `BAD`.
     #[track_caller]
     pub fn bad(self) -> Self {
-        assert!(self.status.starts_with("BAD"), "expected BAD, got {:?}", self.status);
+        assert!(
+            self.status.starts_with("BAD"),
+            "expected BAD, got {:?}",
+            self.status
+        );
         self
     }
 
@@ -116,10 +124,9 @@ impl ImapClient {
     pub async fn read_until_tagged(&mut self, tag: &str) -> Reply {
         let mut untagged = Vec::new();
         loop {
-            let r = self
-                .read_response()
-                .await
-                .unwrap_or_else(|| panic!("connection closed before {tag} completed: {untagged:#?}"));
+            let r = self.read_response().await.unwrap_or_else(|| {
+                panic!("connection closed before {tag} completed: {untagged:#?}")
+            });
             if let Some(rest) = r.strip_prefix(&format!("{tag} ")) {
                 return Reply {
                     tag: tag.to_string(),
@@ -156,7 +163,10 @@ impl ImapClient {
                 continue;
             };
             let line: Vec<u8> = self.buf.drain(..=pos).collect();
-            let trimmed = line.strip_suffix(b"\r\n").or_else(|| line.strip_suffix(b"\n")).unwrap_or(&line);
+            let trimmed = line
+                .strip_suffix(b"\r\n")
+                .or_else(|| line.strip_suffix(b"\n"))
+                .unwrap_or(&line);
             out.extend_from_slice(trimmed);
             // `{n}` or `~{n}` at the end announces n octets.
             let literal = trimmed

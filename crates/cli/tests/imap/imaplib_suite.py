@@ -38,7 +38,6 @@ import datetime
 import imaplib
 import os
 import re
-import select
 import socket
 import ssl
 import sys

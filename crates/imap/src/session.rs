@@ -69,9 +69,9 @@ pub(crate) fn no(code: Option<ResponseCode>, text: impl Into<String>) -> CmdErro
     CmdError::No(code, text.into())
 }
 
-/// `BAD [code] text` shorthand.
+/// `BAD [CLIENTBUG] text`: the client sent something it should not have (RFC 5530 §3).
 pub(crate) fn bad(text: impl Into<String>) -> CmdError {
-    CmdError::Bad(None, text.into())
+    CmdError::Bad(Some(ResponseCode::ClientBug), text.into())
 }
 
 /// The tagged `OK` of a command.
@@ -246,7 +246,7 @@ impl Session {
                     self.send(&Response::Status {
                         tag: None,
                         status: Status::Bad,
-                        code: None,
+                        code: Some(ResponseCode::TooBig),
                         text: "command line too long".into(),
                     });
                     return Ok(None);
@@ -257,7 +257,7 @@ impl Session {
                 self.send(&Response::Status {
                     tag: None,
                     status: Status::Bad,
-                    code: None,
+                    code: Some(ResponseCode::TooBig),
                     text: "command too long".into(),
                 });
                 return Ok(None);
@@ -295,7 +295,7 @@ impl Session {
                     return Err(ReadError::Gone);
                 }
                 self.send(&Response::Status {
-                    tag: tag.or_else(|| Some("*".to_string())).filter(|t| t != "*"),
+                    tag,
                     status: Status::No,
                     code: Some(ResponseCode::TooBig),
                     text,
@@ -502,7 +502,7 @@ pub(crate) async fn run(
                 s.send(&Response::Status {
                     tag: e.tag.clone(),
                     status: Status::Bad,
-                    code: None,
+                    code: Some(ResponseCode::ClientBug),
                     text: e.message.clone(),
                 });
                 if bad_command(&mut s) {

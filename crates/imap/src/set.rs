@@ -75,7 +75,7 @@ pub(crate) fn resolve(
                 let (lo, hi) = bounds(r, n);
                 if lo == 0 || hi > n {
                     return Err(CmdError::Bad(
-                        None,
+                        Some(mailstead_imap_proto::ResponseCode::ClientBug),
                         format!("message sequence number out of range (1:{n})"),
                     ));
                 }

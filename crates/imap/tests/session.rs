@@ -178,7 +178,8 @@ async fn commands_in_the_wrong_state_are_bad() {
     c.cmd(&format!("LOGIN alice@example.org \"{PASSWORD}\""))
         .await
         .bad();
-    c.cmd("FROBNICATE").await.bad();
+    let r = c.cmd("FROBNICATE").await.bad();
+    assert!(r.status.starts_with("BAD [CLIENTBUG]"), "{}", r.status);
     c.cmd("NOOP").await.ok();
 }
 

@@ -198,7 +198,7 @@ pub(crate) async fn fetch(
             uid,
             want_modseq,
             seen_changed.contains(&u),
-            summaries.get(&u),
+            summaries.remove(&u),
             raw.as_deref(),
         )?;
         s.send(&Response::Fetch(seq, items));
@@ -214,7 +214,7 @@ fn items_for(
     uid: bool,
     want_modseq: bool,
     seen_changed: bool,
-    summary: Option<&Summary>,
+    mut summary: Option<Summary>,
     raw: Option<&[u8]>,
 ) -> Result<Vec<FetchItem>, CmdError> {
     let mut items = Vec::with_capacity(attrs.len() + 2);
@@ -222,6 +222,7 @@ fn items_for(
         items.push(FetchItem::Uid(m.uid.0));
     }
     let raw_or_empty = raw.unwrap_or_default();
+    let envelope_once = attrs.iter().filter(|a| **a == FetchAttr::Envelope).count() == 1;
     for a in attrs {
         let item = match a {
             FetchAttr::Uid => FetchItem::Uid(m.uid.0),
@@ -232,15 +233,20 @@ fn items_for(
             ),
             FetchAttr::Rfc822Size => FetchItem::Rfc822Size(m.size),
             FetchAttr::ModSeq => FetchItem::ModSeq(m.modseq.0),
-            FetchAttr::Envelope => match summary {
+            // Moved out of the summary, not cloned: FETCH 1:* ENVELOPE on a big mailbox
+            // builds one per message.
+            FetchAttr::Envelope => match summary.as_mut() {
+                Some(sum) if envelope_once => {
+                    FetchItem::Envelope(Box::new(std::mem::take(&mut sum.envelope)))
+                }
                 Some(sum) => FetchItem::Envelope(Box::new(sum.envelope.clone())),
                 None => continue,
             },
-            FetchAttr::Body => match summary {
+            FetchAttr::Body => match summary.as_ref() {
                 Some(sum) => FetchItem::Body(Box::new(sum.body.clone())),
                 None => continue,
             },
-            FetchAttr::BodyStructure => match summary {
+            FetchAttr::BodyStructure => match summary.as_ref() {
                 Some(sum) => FetchItem::BodyStructure(Box::new(sum.body.clone())),
                 None => continue,
             },

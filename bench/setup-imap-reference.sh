@@ -191,7 +191,7 @@ start() {
 	else
 		configure
 		# Dovecot checks its fd limit against the client limits at start.
-		ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+		ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
 		# Detach Dovecot's kept stderr from ours (see setup-reference.sh).
 		dovecot -c "$dc_dir/dovecot.conf" </dev/null >>"$dc_dir/startup.log" 2>&1 || {
 			cat "$dc_dir/startup.log" >&2

@@ -4,7 +4,7 @@ use mailstead_store::model::{Account, AccountUpdate, AppPassword, Mailbox, NewAc
 use mailstead_types::{Address, Secret};
 use serde::Serialize;
 
-use crate::{Directory, DirectoryError, Result, blocking};
+use crate::{Directory, DirectoryError, Result};
 
 /// Options of a new user beyond address and password.
 #[derive(Debug, Clone, Default)]
@@ -61,10 +61,12 @@ fn check_password(password: &Secret<String>) -> Result<()> {
     Ok(())
 }
 
-/// Hashes a password on a blocking thread.
-pub(crate) async fn hash(password: &Secret<String>) -> Result<String> {
+/// Hashes a password on the directory's hashing pool.
+pub(crate) async fn hash(dir: &Directory, password: &Secret<String>) -> Result<String> {
     let pw = password.clone();
-    Ok(blocking(move || mailstead_credentials::hash_password(pw.expose())).await??)
+    Ok(dir
+        .blocking(move || mailstead_credentials::hash_password(pw.expose()))
+        .await??)
 }
 
 impl Directory {
@@ -89,7 +91,7 @@ impl Directory {
                 None => DirectoryError::NotFound(format!("domain {}", address.domain())),
             });
         }
-        let password_hash = hash(password).await?;
+        let password_hash = hash(self, password).await?;
         Ok(self
             .meta
             .create_account(&NewAccount {
@@ -158,7 +160,7 @@ impl Directory {
     pub async fn set_password(&self, address: &str, password: &Secret<String>) -> Result<()> {
         let account = self.find_user(address).await?;
         check_password(password)?;
-        let password_hash = Some(hash(password).await?);
+        let password_hash = Some(hash(self, password).await?);
         self.meta
             .update_account(
                 account.id,

@@ -4,7 +4,7 @@ use mailstead_credentials::Verification;
 use mailstead_store::model::{Account, AccountUpdate, unix_now};
 use mailstead_types::{Address, AppPasswordId, Secret};
 
-use crate::{Directory, Result, blocking};
+use crate::{Directory, Result};
 
 /// How a login was proven.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,11 +28,12 @@ pub struct Authenticated {
 /// account, so that "no such user" takes as long as "wrong password".
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2Xv2bHYPGtTvb6tS0mDjRNPC8Htb8X5yK3IV9jX9GXM";
 
-async fn verify(password: &Secret<String>, stored: &str) -> Result<Verification> {
+async fn verify(dir: &Directory, password: &Secret<String>, stored: &str) -> Result<Verification> {
     let pw = password.clone();
     let stored = stored.to_string();
-    let outcome =
-        blocking(move || mailstead_credentials::verify_password(pw.expose(), &stored)).await?;
+    let outcome = dir
+        .blocking(move || mailstead_credentials::verify_password(pw.expose(), &stored))
+        .await?;
     // A stored hash we cannot read is a failed login, not an error the client should see;
     // it is logged so the operator can fix the row.
     Ok(outcome.unwrap_or_else(|e| {
@@ -54,15 +55,15 @@ impl Directory {
             Err(_) => None,
         };
         let Some(account) = account else {
-            let _ = verify(password, DUMMY_HASH).await?;
+            let _ = verify(self, password, DUMMY_HASH).await?;
             return Ok(None);
         };
         if !account.enabled {
-            let _ = verify(password, DUMMY_HASH).await?;
+            let _ = verify(self, password, DUMMY_HASH).await?;
             return Ok(None);
         }
         if let Verification::Match { needs_rehash } =
-            verify(password, &account.password_hash).await?
+            verify(self, password, &account.password_hash).await?
         {
             if needs_rehash {
                 self.rehash(&account, password).await;
@@ -73,7 +74,7 @@ impl Directory {
             }));
         }
         for token in self.meta.app_passwords(account.id).await? {
-            if let Verification::Match { .. } = verify(password, &token.hash).await? {
+            if let Verification::Match { .. } = verify(self, password, &token.hash).await? {
                 self.meta.touch_app_password(token.id, unix_now()).await?;
                 return Ok(Some(Authenticated {
                     account,
@@ -87,7 +88,7 @@ impl Directory {
     /// Replaces a legacy hash by argon2id. Failure is logged, never fatal to the login.
     async fn rehash(&self, account: &Account, password: &Secret<String>) {
         let result = async {
-            let password_hash = Some(crate::account::hash(password).await?);
+            let password_hash = Some(crate::account::hash(self, password).await?);
             self.meta
                 .update_account(
                     account.id,

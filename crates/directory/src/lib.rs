@@ -24,6 +24,7 @@ mod alias;
 mod auth;
 mod domain;
 mod error;
+mod hashpool;
 mod limiter;
 mod resolve;
 mod token;
@@ -44,12 +45,16 @@ pub use resolve::Resolution;
 #[derive(Clone)]
 pub struct Directory {
     meta: Arc<dyn MetaStore>,
+    hasher: Arc<hashpool::HashPool>,
 }
 
 impl Directory {
     /// A directory over the given metadata store.
     pub fn new(meta: Arc<dyn MetaStore>) -> Self {
-        Self { meta }
+        Self {
+            meta,
+            hasher: Arc::new(hashpool::HashPool::for_machine()),
+        }
     }
 
     /// The underlying store.
@@ -58,11 +63,13 @@ impl Directory {
     }
 }
 
-/// Runs CPU-heavy work (password hashing) off the async worker threads.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| DirectoryError::Task(e.to_string()))
+impl Directory {
+    /// Runs CPU- and memory-heavy work (password hashing) on the directory's fixed pool
+    /// of hashing threads, off the async workers (see `hashpool`).
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        self.hasher.run(f).await
+    }
 }

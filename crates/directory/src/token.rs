@@ -17,7 +17,7 @@ impl Directory {
             ));
         }
         let token = Secret::new(mailstead_credentials::generate_token());
-        let hash = crate::account::hash(&token).await?;
+        let hash = crate::account::hash(self, &token).await?;
         let row = self
             .meta
             .create_app_password(account.id, name, &hash)

@@ -74,7 +74,8 @@ impl Conn {
             Ok(Err(_)) | Err(_) => return Err(ReadError::Gone),
         }
         self.output.clear();
-        if self.output.capacity() > 64 * 1024 {
+        // Most sessions sit idle between commands: keep no big buffer around.
+        if self.output.capacity() > 4 * 1024 {
             self.output = Vec::new();
         }
         Ok(())
@@ -102,7 +103,7 @@ impl Conn {
         if self.start == self.input.len() {
             self.input.clear();
             self.start = 0;
-            if self.input.capacity() > 64 * 1024 {
+            if self.input.capacity() > 4 * 1024 {
                 self.input = Vec::new();
             }
         } else if self.start > 64 * 1024 {
@@ -116,8 +117,11 @@ impl Conn {
     pub async fn read_more(&mut self, timeout: Duration) -> Result<(), ReadError> {
         self.flush().await?;
         let stream = self.stream.as_mut().ok_or(ReadError::Gone)?;
-        if self.input.capacity() - self.input.len() < 4096 {
-            self.input.reserve(16 * 1024);
+        // An idle session waits with a small buffer; one that is receiving (a literal, a
+        // pipelined batch) reads in bigger steps.
+        let step = if self.input.is_empty() { 1024 } else { 16 * 1024 };
+        if self.input.capacity() - self.input.len() < step {
+            self.input.reserve(step);
         }
         match tokio::time::timeout(timeout, stream.read_buf(&mut self.input)).await {
             Err(_) => Err(ReadError::Timeout),
@@ -154,7 +158,8 @@ impl Conn {
         }
     }
 
-    /// Exactly `n` octets (a literal), read within `timeout`, appended to `into`.
+    /// Exactly `n` octets (a literal), read within `timeout`, appended to `into`. What is
+    /// already buffered is taken first; the rest is read straight into `into`.
     pub async fn read_exact_into(
         &mut self,
         n: usize,
@@ -162,19 +167,25 @@ impl Conn {
         timeout: Duration,
     ) -> Result<(), ReadError> {
         let deadline = tokio::time::Instant::now() + timeout;
-        let mut left = n;
         into.reserve(n);
-        loop {
-            let take = left.min(self.buffered().len());
-            into.extend_from_slice(&self.buffered()[..take]);
-            self.consume(take);
-            left -= take;
-            if left == 0 {
-                return Ok(());
-            }
-            let wait = deadline.saturating_duration_since(tokio::time::Instant::now());
-            self.read_more(wait).await?;
+        let take = n.min(self.buffered().len());
+        into.extend_from_slice(&self.buffered()[..take]);
+        self.consume(take);
+        let mut left = n - take;
+        if left > 0 {
+            self.flush().await?;
         }
+        while left > 0 {
+            let stream = self.stream.as_mut().ok_or(ReadError::Gone)?;
+            let wait = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let mut limited = (&mut **stream).take(left as u64);
+            match tokio::time::timeout(wait, limited.read_buf(into)).await {
+                Err(_) => return Err(ReadError::Timeout),
+                Ok(Err(_)) | Ok(Ok(0)) => return Err(ReadError::Gone),
+                Ok(Ok(got)) => left -= got,
+            }
+        }
+        Ok(())
     }
 
     /// Replaces the stream by TLS over it. Buffered plaintext is discarded first: what the

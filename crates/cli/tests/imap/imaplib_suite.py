@@ -371,6 +371,7 @@ class Suite:
         self.history = []  # the last commands and their results, for failure reports
         self.tag = os.urandom(4).hex()
         self.prefix = f"imaplib-suite-{self.tag}"
+        self.pre_login_caps = set()
 
     # -- reporting -----------------------------------------------------------------
 
@@ -570,7 +571,7 @@ class Suite:
             raise Failure(f"connect to {self.host}:{self.port}: {e}")
         self.check(m.welcome.startswith(b"* OK"), "greeting is * OK", repr(m.welcome))
         caps = self.capabilities(m)
-        self._pre_caps = caps
+        self.pre_login_caps = caps
         self.ok(m, "NOOP before login", "NOOP")
         status, lines = self.raw(m, "SELECT INBOX")
         self.check(status in ("NO", "BAD"), "SELECT before login is refused", repr(lines))
@@ -604,7 +605,7 @@ class Suite:
         self.login(m)
 
     def authenticate_checks(self):
-        self.check("AUTH=PLAIN" in self.caps or "AUTH=PLAIN" in self.pre_caps(),
+        self.check("AUTH=PLAIN" in self.caps or "AUTH=PLAIN" in self.pre_login_caps,
                    "AUTH=PLAIN advertised", " ".join(sorted(self.caps)))
         m = self.connect(login=False)
         cred = b"\0" + self.user.encode() + b"\0" + self.password.encode()
@@ -623,7 +624,7 @@ class Suite:
         except imaplib.IMAP4.error as e:
             typ, data = "NO", [str(e)]
         self.check(typ == "NO", "AUTHENTICATE PLAIN with a wrong password is NO", f"{typ} {data}")
-        if "SASL-IR" in self.caps or "SASL-IR" in self.pre_caps():
+        if "SASL-IR" in self.caps or "SASL-IR" in self.pre_login_caps:
             status, lines = self.raw(m, "AUTHENTICATE PLAIN " + base64.b64encode(cred).decode())
             self.check(status == "OK", "AUTHENTICATE PLAIN with an initial response (SASL-IR)",
                        repr(lines))
@@ -631,9 +632,6 @@ class Suite:
         else:
             self.skip("SASL-IR (not advertised)")
         self.logout(m)
-
-    def pre_caps(self):
-        return set(getattr(self, "_pre_caps", set()))
 
     def id_namespace_enable(self, m):
         if self.has("ID"):

@@ -518,6 +518,11 @@ fn esearch(out: &mut Vec<u8>, e: &ESearch) {
 fn fetch_item(out: &mut Vec<u8>, item: &FetchItem) {
     const S: Side = Side::Server;
     match item {
+        FetchItem::Preencoded { attr, wire } => {
+            out.extend_from_slice(attr.as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(wire);
+        }
         FetchItem::Flags(flags) => {
             out.extend_from_slice(b"FLAGS ");
             flag_list(out, flags);
@@ -775,6 +780,23 @@ fn body(out: &mut Vec<u8>, b: &BodyStructure, extended: bool) {
 ///
 /// The day is written as two digits (`date-day-fixed = (SP DIGIT) / 2DIGIT`); years
 /// outside 0..=9999 are clamped, and the zone is rounded to whole minutes.
+/// The wire form of an ENVELOPE value (`("date" "subject" ...)`), as the server sends it;
+/// for [`FetchItem::Preencoded`].
+pub fn envelope_wire(e: &Envelope) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    envelope(&mut out, e);
+    out
+}
+
+/// The wire form of a BODY (`extended == false`) or BODYSTRUCTURE value; for
+/// [`FetchItem::Preencoded`].
+pub fn body_wire(b: &BodyStructure, extended: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    body(&mut out, b, extended);
+    out
+}
+
+/// `date-time` of RFC 9051 §9 without the quotes: `17-Jul-1996 02:44:25 -0700`.
 pub fn format_date_time(dt: &crate::types::DateTime) -> String {
     let offset = dt.offset().whole_minutes();
     let sign = if offset < 0 { '-' } else { '+' };

@@ -791,6 +791,15 @@ pub enum BodyStructure {
 /// One item of a FETCH response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FetchItem {
+    /// `ATTR value` with the value already in wire form (an ENVELOPE or BODYSTRUCTURE
+    /// encoded once at delivery by [`crate::encode::envelope_wire`] /
+    /// [`crate::encode::body_wire`] and kept in the store).
+    Preencoded {
+        /// `ENVELOPE`, `BODY` or `BODYSTRUCTURE`.
+        attr: &'static str,
+        /// The value as it goes on the wire.
+        wire: Vec<u8>,
+    },
     /// `FLAGS (...)`
     Flags(Vec<Flag>),
     /// `UID n`

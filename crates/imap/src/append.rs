@@ -18,7 +18,7 @@ use crate::set::ranges;
 pub(crate) fn index_of(raw: &[u8]) -> Arc<MessageIndex> {
     let indexed = mailstead_message::index(raw);
     Arc::new(MessageIndex {
-        summary: indexed.summary.to_json(),
+        summary: indexed.summary.to_stored(),
         header_text: indexed.header_text,
         body_text: indexed.body_text,
     })

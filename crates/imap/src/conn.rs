@@ -119,7 +119,11 @@ impl Conn {
         let stream = self.stream.as_mut().ok_or(ReadError::Gone)?;
         // An idle session waits with a small buffer; one that is receiving (a literal, a
         // pipelined batch) reads in bigger steps.
-        let step = if self.input.is_empty() { 1024 } else { 16 * 1024 };
+        let step = if self.input.is_empty() {
+            1024
+        } else {
+            16 * 1024
+        };
         if self.input.capacity() - self.input.len() < step {
             self.input.reserve(step);
         }

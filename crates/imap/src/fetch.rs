@@ -12,7 +12,7 @@ use mailstead_imap_proto::{
     FetchAttr, FetchItem, FetchModifiers, Partial, Response, ResponseCode, Section, SectionText,
     SequenceSet,
 };
-use mailstead_message::Summary;
+use mailstead_message::StoredSummary;
 use mailstead_store::model::{ChangeKind, FlagOp, Flags, Message};
 use mailstead_types::{ModSeq, Uid};
 
@@ -154,12 +154,14 @@ pub(crate) async fn fetch(
         }
     }
 
-    let mut summaries: HashMap<u32, Summary> = HashMap::new();
+    // Stored summaries hold ENVELOPE/BODY/BODYSTRUCTURE in wire form; one that does not
+    // parse (damaged, or from an older format) is rebuilt from the blob below.
+    let mut summaries: HashMap<u32, String> = HashMap::new();
     if attrs.iter().any(needs_summary) {
         let uids: Vec<Uid> = wanted.iter().map(|(_, u)| Uid(*u)).collect();
-        for (u, json) in stores.meta.summaries(mailbox.id, &uids).await? {
-            if let Some(sum) = Summary::from_json(&json) {
-                summaries.insert(u.0, sum);
+        for (u, stored) in stores.meta.summaries(mailbox.id, &uids).await? {
+            if StoredSummary::parse(&stored).is_some() {
+                summaries.insert(u.0, stored);
             }
         }
     }
@@ -185,12 +187,11 @@ pub(crate) async fn fetch(
             && !summaries.contains_key(&u)
             && let Some(raw) = &raw
         {
-            // Delivered before indexing existed: index now, keep it.
+            // Delivered before indexing existed: index now, keep it (put_index leaves an
+            // existing row alone, so a damaged one is only worked around here).
             let index = index_of(raw);
             stores.meta.put_index(&m.blob_id, &index).await?;
-            if let Some(sum) = Summary::from_json(&index.summary) {
-                summaries.insert(u, sum);
-            }
+            summaries.insert(u, index.summary.clone());
         }
         let items = items_for(
             m,
@@ -214,7 +215,7 @@ fn items_for(
     uid: bool,
     want_modseq: bool,
     seen_changed: bool,
-    mut summary: Option<Summary>,
+    summary: Option<String>,
     raw: Option<&[u8]>,
 ) -> Result<Vec<FetchItem>, CmdError> {
     let mut items = Vec::with_capacity(attrs.len() + 2);
@@ -222,7 +223,6 @@ fn items_for(
         items.push(FetchItem::Uid(m.uid.0));
     }
     let raw_or_empty = raw.unwrap_or_default();
-    let envelope_once = attrs.iter().filter(|a| **a == FetchAttr::Envelope).count() == 1;
     for a in attrs {
         let item = match a {
             FetchAttr::Uid => FetchItem::Uid(m.uid.0),
@@ -233,23 +233,20 @@ fn items_for(
             ),
             FetchAttr::Rfc822Size => FetchItem::Rfc822Size(m.size),
             FetchAttr::ModSeq => FetchItem::ModSeq(m.modseq.0),
-            // Moved out of the summary, not cloned: FETCH 1:* ENVELOPE on a big mailbox
-            // builds one per message.
-            FetchAttr::Envelope => match summary.as_mut() {
-                Some(sum) if envelope_once => {
-                    FetchItem::Envelope(Box::new(std::mem::take(&mut sum.envelope)))
+            FetchAttr::Envelope | FetchAttr::Body | FetchAttr::BodyStructure => {
+                let Some(view) = summary.as_deref().and_then(StoredSummary::parse) else {
+                    continue;
+                };
+                let (attr, wire) = match a {
+                    FetchAttr::Envelope => ("ENVELOPE", view.envelope),
+                    FetchAttr::Body => ("BODY", view.body),
+                    _ => ("BODYSTRUCTURE", view.bodystructure),
+                };
+                FetchItem::Preencoded {
+                    attr,
+                    wire: wire.as_bytes().to_vec(),
                 }
-                Some(sum) => FetchItem::Envelope(Box::new(sum.envelope.clone())),
-                None => continue,
-            },
-            FetchAttr::Body => match summary.as_ref() {
-                Some(sum) => FetchItem::Body(Box::new(sum.body.clone())),
-                None => continue,
-            },
-            FetchAttr::BodyStructure => match summary.as_ref() {
-                Some(sum) => FetchItem::BodyStructure(Box::new(sum.body.clone())),
-                None => continue,
-            },
+            }
             FetchAttr::Rfc822 => FetchItem::Rfc822 {
                 attr: "RFC822",
                 data: raw_or_empty.to_vec(),

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use mailstead_imap_proto::{
     ESearch, Response, ResponseCode, SearchKey, SearchReturn, SeqNum, SequenceSet,
 };
-use mailstead_message::Summary;
+use mailstead_message::StoredSummary;
 use mailstead_store::Stores;
 use mailstead_store::model::{Flags, Message};
 use mailstead_types::{MailboxId, Uid};
@@ -139,7 +139,7 @@ async fn prepare(
     }
     if sent {
         for (u, json) in stores.meta.summaries(mailbox, uids).await? {
-            if let Some(d) = Summary::from_json(&json).and_then(|s| s.sent_date) {
+            if let Some(d) = StoredSummary::parse(&json).and_then(|s| s.sent_date) {
                 p.sent.insert(u.0, d);
             }
         }

@@ -74,9 +74,71 @@ impl Summary {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Reads the stored form back.
+    /// Reads the JSON form back.
     pub fn from_json(s: &str) -> Option<Summary> {
         serde_json::from_str(s).ok()
+    }
+
+    /// The form kept in the store (read back with [`StoredSummary::parse`]): the sent
+    /// date and the ENVELOPE, BODY and BODYSTRUCTURE values already in IMAP wire form,
+    /// so FETCH copies them instead of decoding and encoding them for every message.
+    /// Layout: `S1 <sent date or -> <len> <len> <len>\n` then the three values.
+    pub fn to_stored(&self) -> String {
+        let env = mailstead_imap_proto::encode::envelope_wire(&self.envelope);
+        let body = mailstead_imap_proto::encode::body_wire(&self.body, false);
+        let bs = mailstead_imap_proto::encode::body_wire(&self.body, true);
+        let sent = self
+            .sent_date
+            .map_or_else(|| "-".to_string(), |d| d.to_string());
+        let mut out = format!("S1 {sent} {} {} {}\n", env.len(), body.len(), bs.len());
+        // The encoder writes UTF-8 strings and ASCII syntax only.
+        for part in [env, body, bs] {
+            out.push_str(&String::from_utf8_lossy(&part));
+        }
+        out
+    }
+}
+
+/// A stored summary (see [`Summary::to_stored`]), read without copying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredSummary<'a> {
+    /// The `Date:` header as Unix seconds, if it parsed.
+    pub sent_date: Option<i64>,
+    /// ENVELOPE in wire form.
+    pub envelope: &'a str,
+    /// BODY (non-extensible) in wire form.
+    pub body: &'a str,
+    /// BODYSTRUCTURE in wire form.
+    pub bodystructure: &'a str,
+}
+
+impl<'a> StoredSummary<'a> {
+    /// Reads the stored form; `None` when it is not one (an older or damaged row: the
+    /// caller indexes the message again).
+    pub fn parse(s: &'a str) -> Option<Self> {
+        let (head, rest) = s.split_once('\n')?;
+        let mut f = head.split(' ');
+        if f.next()? != "S1" {
+            return None;
+        }
+        let sent = f.next()?;
+        let sent_date = if sent == "-" {
+            None
+        } else {
+            Some(sent.parse().ok()?)
+        };
+        let a: usize = f.next()?.parse().ok()?;
+        let b: usize = f.next()?.parse().ok()?;
+        let c: usize = f.next()?.parse().ok()?;
+        if f.next().is_some() || a.checked_add(b)?.checked_add(c)? != rest.len() {
+            return None;
+        }
+        Some(StoredSummary {
+            sent_date,
+            envelope: rest.get(..a)?,
+            body: rest.get(a..a + b)?,
+            bodystructure: rest.get(a + b..)?,
+        })
     }
 }
 

@@ -1012,3 +1012,44 @@ fn of_several_content_type_fields_the_last_one_splits_the_parts() {
         )
     );
 }
+
+#[test]
+fn stored_summary_round_trip_keeps_wire_forms_and_refuses_damage() {
+    let raw = b"From: A <a@example.org>\r\nDate: Wed, 17 Jul 1996 02:23:25 -0700\r\nSubject: hi\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nbody\r\n--x--\r\n";
+    let summary = mailstead_message::summarize(raw);
+    let stored = summary.to_stored();
+    let view = mailstead_message::StoredSummary::parse(&stored).expect("parses");
+    assert_eq!(view.sent_date, summary.sent_date);
+    assert_eq!(
+        view.envelope.as_bytes(),
+        mailstead_imap_proto::encode::envelope_wire(&summary.envelope)
+    );
+    assert_eq!(
+        view.bodystructure.as_bytes(),
+        mailstead_imap_proto::encode::body_wire(&summary.body, true)
+    );
+    assert_eq!(
+        view.body.as_bytes(),
+        mailstead_imap_proto::encode::body_wire(&summary.body, false)
+    );
+    assert!(view.bodystructure.contains("\"MIXED\""));
+    for bad in [
+        "",
+        "S1",
+        "S2 - 1 1 1\nabc",
+        "S1 - 1 1 5\nabc",
+        "S1 x 1 1 1\nabc",
+        "{\"a\":1}",
+    ] {
+        assert_eq!(
+            mailstead_message::StoredSummary::parse(bad),
+            None,
+            "{bad:?}"
+        );
+    }
+    // Non-ASCII text (a literal in the wire form) survives.
+    let raw = "Subject: Grüße\r\nFrom: Zoë <z@example.org>\r\n\r\nx\r\n".as_bytes();
+    let summary = mailstead_message::summarize(raw);
+    let stored = summary.to_stored();
+    assert!(mailstead_message::StoredSummary::parse(&stored).is_some());
+}

@@ -187,7 +187,7 @@ pub(crate) async fn deliver(
     let indexing = tokio::task::spawn_blocking(move || {
         let indexed = mailstead_message::index(&for_index);
         std::sync::Arc::new(MessageIndex {
-            summary: indexed.summary.to_json(),
+            summary: indexed.summary.to_stored(),
             header_text: indexed.header_text,
             body_text: indexed.body_text,
         })

@@ -14,12 +14,15 @@ use mailstead_imap_proto::{
 };
 use mailstead_message::StoredSummary;
 use mailstead_store::model::{ChangeKind, FlagOp, Flags, Message};
-use mailstead_types::{ModSeq, Uid};
+use mailstead_types::{BlobId, ModSeq, Uid};
 
 use crate::append::index_of;
 use crate::selected::flags_of;
 use crate::session::{CmdError, CmdResult, Done, Session, no};
 use crate::set::{ranges, resolve};
+
+/// Messages whose blobs are read in one go.
+const FETCH_CHUNK: usize = 64;
 
 fn needs_summary(a: &FetchAttr) -> bool {
     matches!(
@@ -166,44 +169,85 @@ pub(crate) async fn fetch(
         }
     }
     let with_content = attrs.iter().any(needs_content);
-    for (seq, u) in wanted {
-        let Some(m) = rows.get(&u) else { continue };
-        let raw =
-            if with_content || (attrs.iter().any(needs_summary) && !summaries.contains_key(&u)) {
-                match stores.blobs.get(&m.blob_id).await? {
-                    Some(r) => Some(r),
-                    None => {
-                        tracing::error!(uid = u, blob = %m.blob_id, "message blob is missing");
-                        return Err(no(
-                            Some(ResponseCode::ServerBug),
-                            "a message could not be read",
-                        ));
-                    }
-                }
+    let with_summary = attrs.iter().any(needs_summary);
+    let wanted: Vec<(u32, u32)> = wanted
+        .into_iter()
+        .filter(|(_, u)| rows.contains_key(u))
+        .collect();
+    // Which messages need their blob: all when a body is asked for, else those whose
+    // summary must be rebuilt.
+    let blob_ids = |chunk: &[(u32, u32)]| -> Vec<(u32, BlobId)> {
+        chunk
+            .iter()
+            .filter(|(_, u)| with_content || (with_summary && !summaries.contains_key(u)))
+            .filter_map(|(_, u)| rows.get(u).map(|m| (*u, m.blob_id)))
+            .collect()
+    };
+    // Blobs are read a chunk at a time (one blocking task each), the next chunk while this
+    // one is encoded and written.
+    let chunks: Vec<&[(u32, u32)]> = wanted.chunks(FETCH_CHUNK).collect();
+    let mut plan: Vec<Vec<(u32, BlobId)>> = chunks.iter().map(|c| blob_ids(c)).collect();
+    let read = |ids: Vec<(u32, BlobId)>| {
+        let blobs = stores.blobs.clone();
+        tokio::spawn(async move {
+            let only: Vec<BlobId> = ids.iter().map(|(_, b)| *b).collect();
+            let got = if only.is_empty() {
+                Vec::new()
             } else {
-                None
+                blobs.get_many(&only).await?
             };
-        if attrs.iter().any(needs_summary)
-            && !summaries.contains_key(&u)
-            && let Some(raw) = &raw
-        {
-            // Delivered before indexing existed: index now, keep it (put_index leaves an
-            // existing row alone, so a damaged one is only worked around here).
-            let index = index_of(raw);
-            stores.meta.put_index(&m.blob_id, &index).await?;
-            summaries.insert(u, index.summary.clone());
+            Ok::<_, mailstead_store::StoreError>(
+                ids.into_iter()
+                    .map(|(u, _)| u)
+                    .zip(got)
+                    .collect::<HashMap<u32, _>>(),
+            )
+        })
+    };
+    let mut next = plan.get_mut(0).map(|ids| read(std::mem::take(ids)));
+    for (i, chunk) in chunks.iter().enumerate() {
+        let mut raws = match next.take() {
+            Some(handle) => handle
+                .await
+                .map_err(|_| no(Some(ResponseCode::ServerBug), "reading messages failed"))??,
+            None => HashMap::new(),
+        };
+        next = plan.get_mut(i + 1).map(|ids| read(std::mem::take(ids)));
+        for &(seq, u) in chunk.iter() {
+            let Some(m) = rows.get(&u) else { continue };
+            let raw = match raws.remove(&u) {
+                Some(Some(r)) => Some(r),
+                Some(None) => {
+                    tracing::error!(uid = u, blob = %m.blob_id, "message blob is missing");
+                    return Err(no(
+                        Some(ResponseCode::ServerBug),
+                        "a message could not be read",
+                    ));
+                }
+                None => None,
+            };
+            if with_summary
+                && !summaries.contains_key(&u)
+                && let Some(raw) = &raw
+            {
+                // Delivered before indexing existed: index now, keep it (put_index leaves
+                // an existing row alone, so a damaged one is only worked around here).
+                let index = index_of(raw);
+                stores.meta.put_index(&m.blob_id, &index).await?;
+                summaries.insert(u, index.summary.clone());
+            }
+            let items = items_for(
+                m,
+                attrs,
+                uid,
+                want_modseq,
+                seen_changed.contains(&u),
+                summaries.remove(&u),
+                raw.as_deref(),
+            )?;
+            s.send(&Response::Fetch(seq, items));
+            s.conn.maybe_flush().await?;
         }
-        let items = items_for(
-            m,
-            attrs,
-            uid,
-            want_modseq,
-            seen_changed.contains(&u),
-            summaries.remove(&u),
-            raw.as_deref(),
-        )?;
-        s.send(&Response::Fetch(seq, items));
-        s.conn.maybe_flush().await?;
     }
     Ok(Done::ok("FETCH completed"))
 }

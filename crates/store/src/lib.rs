@@ -292,6 +292,16 @@ pub trait BlobStore: Send + Sync + 'static {
     /// The content, or `None` if absent. Implementations verify the hash on read and
     /// return `Corrupt` on mismatch.
     async fn get(&self, id: &BlobId) -> Result<Option<Vec<u8>>>;
+    /// Several blobs, in the order asked (`None` for an absent one), each verified as by
+    /// [`BlobStore::get`]. Backends override it to read a batch in one go (one blocking
+    /// task, one query) instead of one round trip per blob.
+    async fn get_many(&self, ids: &[BlobId]) -> Result<Vec<Option<Vec<u8>>>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.get(id).await?);
+        }
+        Ok(out)
+    }
     /// Whether the blob is present.
     async fn exists(&self, id: &BlobId) -> Result<bool>;
     /// Removes a blob (garbage collection only; no-op when absent).

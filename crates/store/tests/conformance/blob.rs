@@ -106,6 +106,7 @@ pub async fn corrupted_content_is_detected(f: &BlobFixture) {
     let intact = s.put(b"intact").await.expect("put");
     corrupt(id).await;
     assert_err!(s.get(&id).await, Corrupt);
+    assert_err!(s.get_many(&[intact, id]).await, Corrupt);
     assert_eq!(
         s.get(&intact).await.expect("get").as_deref(),
         Some(&b"intact"[..])
@@ -123,4 +124,23 @@ pub async fn large_blob_round_trips(f: &BlobFixture) {
     let back = s.get(&id).await.expect("get").expect("present");
     assert_eq!(back.len(), data.len());
     assert!(back == data, "content differs");
+}
+
+/// `get_many` answers in the order asked, `None` for what is absent, repeats included.
+pub async fn get_many_answers_in_order(f: &BlobFixture) {
+    let s = &*f.store;
+    let a = s.put(MESSAGE).await.expect("put");
+    let b = s.put(b"second").await.expect("put");
+    let missing = blob_id_of(b"never stored");
+    let got = s.get_many(&[b, missing, a, b]).await.expect("get_many");
+    assert_eq!(
+        got,
+        vec![
+            Some(b"second".to_vec()),
+            None,
+            Some(MESSAGE.to_vec()),
+            Some(b"second".to_vec())
+        ]
+    );
+    assert!(s.get_many(&[]).await.expect("empty").is_empty());
 }

@@ -174,6 +174,7 @@ macro_rules! blob_conformance_tests {
             blob::list_returns_every_stored_id,
             blob::corrupted_content_is_detected,
             blob::large_blob_round_trips,
+            blob::get_many_answers_in_order,
         );
     };
 }

@@ -9,9 +9,10 @@ use crate::{
     CredentialError, MAX_ARGON2_MEMORY_KIB, MAX_ARGON2_PARALLELISM, MAX_ARGON2_TIME_COST, Scheme,
 };
 use argon2::{
-    Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
+    Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
     password_hash,
 };
+use subtle::ConstantTimeEq;
 
 /// Memory cost of new hashes, in KiB.
 const M_COST: u32 = 19 * 1024;
@@ -39,6 +40,11 @@ pub(crate) fn hash(password: &[u8]) -> Result<String, CredentialError> {
         .hash_password(password)
         .map_err(|e| CredentialError::Hashing(e.to_string()))?;
     Ok(hash.to_string())
+}
+
+thread_local! {
+    /// This thread's argon2 working memory, reused by every verification on it.
+    static MEMORY: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// A validated argon2 PHC string, within the cost caps.
@@ -103,8 +109,59 @@ impl Parsed {
         })
     }
 
-    /// Recompute the hash of `password` and compare (constant time, in `phc::Output`'s `Eq`).
+    /// Recompute the hash of `password` and compare in constant time.
+    ///
+    /// The argon2 memory (19 MiB at our cost) is a per-thread buffer kept for the next
+    /// verification, not allocated per call: allocators keep freed blocks of that size in
+    /// the calling thread's arena, so a login burst spread over many threads would leave
+    /// the process tens of MiB larger per thread. Verification runs on the directory's few
+    /// hashing threads, so the memory is bounded by their number.
     pub(crate) fn verify(&self, password: &[u8]) -> Result<bool, CredentialError> {
+        let (Some(salt), Some(expected)) = (&self.hash.salt, &self.hash.hash) else {
+            return Err(CredentialError::malformed(
+                self.scheme,
+                "missing salt or hash",
+            ));
+        };
+        if !self.params.keyid().is_empty() || !self.params.data().is_empty() {
+            // Rare (never written by us): the library's own path handles them.
+            return self.verify_allocating(password);
+        }
+        let refused = || CredentialError::malformed(self.scheme, "argon2 refused the parameters");
+        let params = Params::new(
+            self.params.m_cost(),
+            self.params.t_cost(),
+            self.params.p_cost(),
+            Some(expected.len()),
+        )
+        .map_err(|_| refused())?;
+        let blocks = params.block_count();
+        let argon = Argon2::new(self.algorithm, self.version, params);
+        let mut out = vec![0u8; expected.len()];
+        let outcome = if blocks <= M_COST as usize {
+            MEMORY.with(|cell| {
+                let mut memory = cell.borrow_mut();
+                if memory.len() < blocks {
+                    memory.resize(blocks, Block::default());
+                }
+                argon.hash_password_into_with_memory(
+                    password,
+                    salt.as_ref(),
+                    &mut out,
+                    &mut memory[..blocks],
+                )
+            })
+        } else {
+            // A costlier imported hash: its memory is not kept (it is rehashed at our cost
+            // on the first successful login anyway).
+            let mut memory = vec![Block::default(); blocks];
+            argon.hash_password_into_with_memory(password, salt.as_ref(), &mut out, &mut memory)
+        };
+        outcome.map_err(|_| refused())?;
+        Ok(bool::from(out.as_slice().ct_eq(expected.as_bytes())))
+    }
+
+    fn verify_allocating(&self, password: &[u8]) -> Result<bool, CredentialError> {
         match Argon2::default().verify_password(password, &self.hash) {
             Ok(()) => Ok(true),
             Err(password_hash::Error::PasswordInvalid) => Ok(false),

@@ -91,7 +91,7 @@ pub(crate) async fn fetch(
             sel.mailbox.clone(),
             sel.read_only,
             pairs,
-            sel.uids.last().copied().unwrap_or(0),
+            sel.uids.last().unwrap_or(0),
         )
     };
     if modifiers.vanished

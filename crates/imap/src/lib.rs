@@ -40,6 +40,7 @@ mod selected;
 mod session;
 mod set;
 mod store_cmd;
+mod uidmap;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

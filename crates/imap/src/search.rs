@@ -273,16 +273,15 @@ pub(crate) async fn search(
     let ctx = Ctx {
         prepared: &prepared,
         saved: &saved,
-        exists: known.len() as u32,
-        max_uid: known.last().copied().unwrap_or(0),
+        exists: known.len(),
+        max_uid: known.last().unwrap_or(0),
     };
     // Only messages the client knows (not yet announced ones have no sequence number).
     let mut hits: Vec<(u32, u32, u64)> = Vec::new();
     for m in &messages {
-        let Ok(i) = known.binary_search(&m.uid.0) else {
+        let Some(seq) = known.seq_of(m.uid.0) else {
             continue;
         };
-        let seq = i as u32 + 1;
         if eval(&criteria, m, seq, &ctx) {
             hits.push((seq, m.uid.0, m.modseq.0));
         }

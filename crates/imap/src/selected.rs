@@ -20,6 +20,7 @@ use mailstead_types::{MailboxId, ModSeq, Uid};
 
 use crate::session::{CmdError, CmdResult, Done, Session, bad, no};
 use crate::set::{ranges, uid_set_contains};
+use crate::uidmap::UidMap;
 
 /// The state of the selected mailbox in one session.
 pub(crate) struct Selected {
@@ -28,7 +29,7 @@ pub(crate) struct Selected {
     /// EXAMINE, or SELECT of a mailbox we may not change.
     pub read_only: bool,
     /// UIDs the client knows, ascending: sequence number n is `uids[n-1]`.
-    pub uids: Vec<u32>,
+    pub uids: UidMap,
     /// Removed in the store, not yet announced.
     pub pending_expunge: BTreeSet<u32>,
     /// The highest MODSEQ this session's view reflects.
@@ -52,7 +53,7 @@ impl Selected {
             let known: Vec<u32> = gone
                 .iter()
                 .copied()
-                .filter(|u| self.uids.binary_search(u).is_ok())
+                .filter(|u| self.uids.remove(*u).is_some())
                 .collect();
             if !known.is_empty() {
                 out.push(Response::Vanished {
@@ -60,12 +61,10 @@ impl Selected {
                     uids: ranges(&known),
                 });
             }
-            self.uids.retain(|u| gone.binary_search(u).is_err());
         } else {
             for uid in gone.iter().rev() {
-                if let Ok(i) = self.uids.binary_search(uid) {
-                    out.push(Response::Expunge(i as u32 + 1));
-                    self.uids.remove(i);
+                if let Some(seq) = self.uids.remove(*uid) {
+                    out.push(Response::Expunge(seq));
                 }
             }
         }
@@ -74,7 +73,7 @@ impl Selected {
 
     /// Sequence number of a UID the client knows.
     pub fn seq_of(&self, uid: u32) -> Option<u32> {
-        self.uids.binary_search(&uid).ok().map(|i| i as u32 + 1)
+        self.uids.seq_of(uid)
     }
 
     /// Reads the change log since our MODSEQ and returns the untagged responses that bring
@@ -95,7 +94,7 @@ impl Selected {
         if changes.is_empty() && (self.pending_expunge.is_empty() || !allow_expunge) {
             return Ok(out);
         }
-        let last_known = self.uids.last().copied().unwrap_or(0);
+        let last_known = self.uids.last().unwrap_or(0);
         let mut appended: BTreeSet<u32> = BTreeSet::new();
         let mut flagged: BTreeSet<u32> = BTreeSet::new();
         for c in &changes {
@@ -112,7 +111,7 @@ impl Selected {
                     }
                 }
                 ChangeKind::Expunged => {
-                    if !appended.remove(&c.uid.0) && self.uids.binary_search(&c.uid.0).is_ok() {
+                    if !appended.remove(&c.uid.0) && self.uids.contains(c.uid.0) {
                         self.pending_expunge.insert(c.uid.0);
                     }
                     flagged.remove(&c.uid.0);
@@ -147,7 +146,7 @@ impl Selected {
         }
         if !appended.is_empty() {
             self.uids.extend(appended.iter().copied());
-            out.push(Response::Exists(self.uids.len() as u32));
+            out.push(Response::Exists(self.uids.len()));
         }
         Ok(out)
     }
@@ -240,7 +239,7 @@ pub(crate) async fn select(
         return Err(no(Some(ResponseCode::NonExistent), "no such mailbox"));
     };
     let messages = s.server.stores.meta.messages(mailbox.id).await?;
-    let uids: Vec<u32> = messages.iter().map(|m| m.uid.0).collect();
+    let uids = UidMap::from_sorted(messages.iter().map(|m| m.uid.0));
     let flags = {
         let mut f = system_flags();
         let mut kws: BTreeSet<String> = BTreeSet::new();
@@ -338,7 +337,7 @@ async fn qresync_report(
         .iter()
         .filter(|c| c.kind == ChangeKind::Expunged)
         .map(|c| c.uid.0)
-        .filter(|u| sel.uids.binary_search(u).is_err() && known(*u))
+        .filter(|u| !sel.uids.contains(*u) && known(*u))
         .collect();
     vanished.sort_unstable();
     vanished.dedup();
@@ -400,12 +399,12 @@ pub(crate) async fn expunge(s: &mut Session, only: Option<&SequenceSet>) -> CmdR
     if sel.read_only {
         return Err(no(Some(ResponseCode::ReadOnly), "mailbox is read-only"));
     }
-    let max_uid = sel.uids.last().copied().unwrap_or(0);
+    let max_uid = sel.uids.last().unwrap_or(0);
     let msgs = stores.meta.messages(sel.mailbox.id).await?;
     let doomed: Vec<Uid> = msgs
         .iter()
         .filter(|m| m.flags.contains(Flags::DELETED))
-        .filter(|m| sel.uids.binary_search(&m.uid.0).is_ok())
+        .filter(|m| sel.uids.contains(m.uid.0))
         .filter(|m| match only {
             None => true,
             Some(SequenceSet::Saved) => saved.as_ref().is_some_and(|v| v.contains(&m.uid.0)),

@@ -37,7 +37,7 @@ pub(crate) fn resolve(
     uid: bool,
     saved: Option<&[u32]>,
 ) -> Result<Vec<(u32, u32)>, CmdError> {
-    let n = sel.uids.len() as u32;
+    let n = sel.uids.len();
     let mut out = Vec::new();
     match set {
         SequenceSet::Saved => {
@@ -49,7 +49,7 @@ pub(crate) fn resolve(
             }
         }
         SequenceSet::Ranges(rs) if uid => {
-            let max = sel.uids.last().copied().unwrap_or(0);
+            let max = sel.uids.last().unwrap_or(0);
             for r in rs {
                 let (lo, hi) = bounds(r, max);
                 let lo = if matches!(r.start, SeqNum::Star) || matches!(r.end, SeqNum::Star) {
@@ -57,13 +57,7 @@ pub(crate) fn resolve(
                 } else {
                     lo
                 };
-                let start = sel.uids.partition_point(|u| *u < lo);
-                for (i, u) in sel.uids[start..].iter().enumerate() {
-                    if *u > hi {
-                        break;
-                    }
-                    out.push((start as u32 + i as u32 + 1, *u));
-                }
+                out.extend(sel.uids.in_uid_range(lo, hi));
             }
         }
         SequenceSet::Ranges(rs) => {
@@ -80,7 +74,9 @@ pub(crate) fn resolve(
                     ));
                 }
                 for seq in lo..=hi {
-                    out.push((seq, sel.uids[(seq - 1) as usize]));
+                    if let Some(uid) = sel.uids.uid_at(seq) {
+                        out.push((seq, uid));
+                    }
                 }
             }
         }

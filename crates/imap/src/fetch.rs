@@ -22,7 +22,7 @@ use crate::session::{CmdError, CmdResult, Done, Session, no};
 use crate::set::{ranges, resolve};
 
 /// Messages whose blobs are read in one go.
-const FETCH_CHUNK: usize = 64;
+const FETCH_CHUNK: usize = 128;
 
 fn needs_summary(a: &FetchAttr) -> bool {
     matches!(
@@ -243,7 +243,7 @@ pub(crate) async fn fetch(
                 want_modseq,
                 seen_changed.contains(&u),
                 summaries.remove(&u),
-                raw.as_deref(),
+                raw,
             )?;
             s.send(&Response::Fetch(seq, items));
             s.conn.maybe_flush().await?;
@@ -260,14 +260,17 @@ fn items_for(
     want_modseq: bool,
     seen_changed: bool,
     summary: Option<String>,
-    raw: Option<&[u8]>,
+    mut raw: Option<Vec<u8>>,
 ) -> Result<Vec<FetchItem>, CmdError> {
     let mut items = Vec::with_capacity(attrs.len() + 2);
     if uid && !attrs.contains(&FetchAttr::Uid) {
         items.push(FetchItem::Uid(m.uid.0));
     }
-    let raw_or_empty = raw.unwrap_or_default();
+    // The one body item of a FETCH of whole messages (what a sync client asks for) takes
+    // the blob as it is instead of a copy.
+    let sole_body = attrs.iter().filter(|a| needs_content(a)).count() == 1;
     for a in attrs {
+        let raw_or_empty: &[u8] = raw.as_deref().unwrap_or_default();
         let item = match a {
             FetchAttr::Uid => FetchItem::Uid(m.uid.0),
             FetchAttr::Flags => FetchItem::Flags(flags_of(m)),
@@ -293,7 +296,11 @@ fn items_for(
             }
             FetchAttr::Rfc822 => FetchItem::Rfc822 {
                 attr: "RFC822",
-                data: raw_or_empty.to_vec(),
+                data: if sole_body {
+                    raw.take().unwrap_or_default()
+                } else {
+                    raw_or_empty.to_vec()
+                },
             },
             FetchAttr::Rfc822Header => FetchItem::Rfc822 {
                 attr: "RFC822.HEADER",
@@ -320,8 +327,12 @@ fn items_for(
             FetchAttr::BodySection {
                 section, partial, ..
             } => {
-                let data =
-                    mailstead_message::section(raw_or_empty, section).map(|d| cut(d, *partial));
+                let whole = section.part.is_empty() && section.text.is_none();
+                let data = if whole && sole_body && partial.is_none() {
+                    raw.take()
+                } else {
+                    mailstead_message::section(raw_or_empty, section).map(|d| cut(d, *partial))
+                };
                 FetchItem::BodySection {
                     section: section.clone(),
                     origin: partial.map(|p| p.origin),

@@ -44,6 +44,8 @@
 //! JSON readable by [`Summary::from_json`].
 
 mod body_structure;
+#[doc(hidden)]
+pub mod check;
 mod envelope;
 mod search_text;
 mod section;

@@ -116,24 +116,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Waits until the machine has been quiet (under 10% of one core busy) for QUIET_SECS
-# seconds, at most QUIET_WAIT seconds (as bench/run.sh does): other work on 2 cores
-# would be measured as the server's slowness.
-wait_quiet() {
-	local limit=${QUIET_WAIT:-900} need=${QUIET_SECS:-10} start=$SECONDS quiet=0 a b
-	a=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat)
-	while [ "$quiet" -lt "$need" ]; do
-		sleep 1
-		b=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat)
-		if [ $((b - a)) -lt 10 ]; then quiet=$((quiet + 1)); else quiet=0; fi
-		a=$b
-		if [ $((SECONDS - start)) -ge "$limit" ]; then
-			log "warning: machine still busy after ${limit}s; measuring anyway"
-			return 0
-		fi
-	done
-}
-
 # step NAME ARGS...: one imap-load run against the current target ($target, $common),
 # its JSON lines appended to $out.
 # Each line gets the machine's 1-minute load average at the end of the step: a high one

@@ -78,27 +78,6 @@ warmup() {
 	}
 }
 
-# Other work on the machine (a build, another test suite) would be measured as the
-# target's slowness on 2 cores: wait until the machine has been quiet (under 10% of
-# one core busy) for QUIET_SECS seconds (default 10), at most QUIET_WAIT seconds
-# (default 900), then go anyway with a warning. smtp-load.sh reports what else ran
-# (other_cpu_seconds) either way, and measure() below repeats disturbed runs.
-wait_quiet() {
-	local limit=${QUIET_WAIT:-900} need=${QUIET_SECS:-10} start=$SECONDS quiet=0 a b
-	a=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat)
-	while [ "$quiet" -lt "$need" ]; do
-		sleep 1
-		b=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat)
-		# ticks are 1/100 s: under 10 busy ticks in 1 s = under 10% of one core.
-		if [ $((b - a)) -lt 10 ]; then quiet=$((quiet + 1)); else quiet=0; fi
-		a=$b
-		if [ $((SECONDS - start)) -ge "$limit" ]; then
-			log "warning: machine still busy after ${limit}s; measuring anyway"
-			return 0
-		fi
-	done
-}
-
 # The measured load, identical for every target. Extra args: --pid/--proc, --label.
 load() {
 	local port=$1 count_cmd=$2 sessions=$3

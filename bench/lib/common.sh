@@ -207,3 +207,23 @@ postfix_master_pid() {
 	pid=$(tr -d ' \n' <"$qd/pid/master.pid" 2>/dev/null || true)
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then printf '%s' "$pid"; fi
 }
+
+# wait_quiet: wait until the whole machine has been nearly idle (under 10% of one core)
+# for QUIET_SECS seconds (default 10), at most QUIET_WAIT seconds (default 900), then go
+# on anyway with a warning. On 2 cores, other work would be measured as the server's
+# slowness; the drivers call it before every measured step.
+wait_quiet() {
+	local limit=${QUIET_WAIT:-900} need=${QUIET_SECS:-10} start=$SECONDS quiet=0 a b
+	a=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat)
+	while [ "$quiet" -lt "$need" ]; do
+		sleep 1
+		b=$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat)
+		# ticks are 1/100 s: under 10 busy ticks in 1 s = under 10% of one core.
+		if [ $((b - a)) -lt 10 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+		a=$b
+		if [ $((SECONDS - start)) -ge "$limit" ]; then
+			log "warning: machine still busy after ${limit}s; measuring anyway"
+			return 0
+		fi
+	done
+}

@@ -5,7 +5,8 @@
 //!
 //! - `settings`: [`Config`] and one struct per `[section]` ([`ServerSettings`],
 //!   [`StoreSettings`], [`BlobSettings`], [`HttpSettings`], [`SmtpSettings`],
-//!   [`ImapSettings`], [`AuthSettings`], [`TlsSettings`], [`LogSettings`]),
+//!   [`SubmissionSettings`], [`ImapSettings`], [`QueueSettings`], [`DnsSettings`],
+//!   [`AuthSettings`], [`TlsSettings`], [`LogSettings`]),
 //!   each `#[serde(default, deny_unknown_fields)]` with named default functions.
 //! - `load`: [`Config::load`] / [`Config::parse`]: environment overrides, per-key checking,
 //!   path and secret resolution.
@@ -58,9 +59,11 @@ use mailstead_types::Secret;
 pub use docs::{default_toml, reference_markdown};
 pub use error::{ConfigErrors, ConfigIssue};
 pub use settings::{
-    AuthSettings, BlobBackend, BlobSettings, Config, HttpSettings, ImapSettings, LogFormat,
-    LogSettings, ServerSettings, SmtpSettings, StoreBackend, StoreSettings, TlsSettings,
+    AuthSettings, BlobBackend, BlobSettings, Config, DnsSettings, HttpSettings, ImapSettings,
+    LogFormat, LogSettings, QueueSettings, ServerSettings, SmarthostTls, SmtpSettings,
+    StoreBackend, StoreSettings, SubmissionSettings, TlsSettings, parse_cidr,
 };
+pub use validate::parse_host_port;
 
 /// The environment variable naming the configuration file.
 pub const CONFIG_ENV: &str = "MAILSTEAD_CONFIG";

@@ -21,8 +21,19 @@ use crate::settings::Config;
 use crate::validate::validate;
 
 /// The section names, in the order of the file written by [`crate::default_toml`].
-pub(crate) const SECTIONS: [&str; 9] = [
-    "server", "store", "blobs", "http", "smtp", "imap", "auth", "tls", "log",
+pub(crate) const SECTIONS: [&str; 12] = [
+    "server",
+    "store",
+    "blobs",
+    "http",
+    "smtp",
+    "submission",
+    "imap",
+    "queue",
+    "dns",
+    "auth",
+    "tls",
+    "log",
 ];
 
 /// Prefix of every environment variable mailstead reads.
@@ -96,6 +107,9 @@ impl Config {
                 "http" => config.http = check.run(value),
                 "smtp" => config.smtp = check.run(value),
                 "imap" => config.imap = check.run(value),
+                "submission" => config.submission = check.run(value),
+                "queue" => config.queue = check.run(value),
+                "dns" => config.dns = check.run(value),
                 "auth" => config.auth = check.run(value),
                 "tls" => config.tls = check.run(value),
                 "log" => config.log = check.run(value),
@@ -346,6 +360,8 @@ fn resolve_paths(config: &mut Config, base_dir: &Path) {
         &mut config.http.api_token_file,
         &mut config.tls.cert_path,
         &mut config.tls.key_path,
+        &mut config.queue.smarthost_password_file,
+        &mut config.queue.tls_extra_roots_file,
     ];
     for path in optional_paths.into_iter().flatten() {
         *path = base_dir.join(&*path);
@@ -359,6 +375,14 @@ fn resolve_secrets(config: &mut Config, failed: &BTreeSet<String>, issues: &mut 
         "store.postgres_password",
         &mut store.postgres_password,
         store.postgres_password_file.as_deref(),
+        failed,
+        issues,
+    );
+    let queue = &mut config.queue;
+    resolve_secret(
+        "queue.smarthost_password",
+        &mut queue.smarthost_password,
+        queue.smarthost_password_file.as_deref(),
         failed,
         issues,
     );

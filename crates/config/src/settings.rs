@@ -3,6 +3,7 @@
 //! Every struct is `#[serde(default, deny_unknown_fields)]`: a missing key takes its default
 //! and an unknown key is an error. `load.rs` relies on both to check one key at a time.
 
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -27,6 +28,13 @@ pub struct Config {
     pub smtp: SmtpSettings,
     /// The IMAP listeners for mail clients (cleartext with STARTTLS, and implicit TLS).
     pub imap: ImapSettings,
+    /// The submission listeners where users send mail (RFC 6409 with STARTTLS, RFC 8314
+    /// implicit TLS).
+    pub submission: SubmissionSettings,
+    /// The outbound queue: delivery to other servers, retries, bounces, relays.
+    pub queue: QueueSettings,
+    /// The DNS resolver used for MX lookups (and later SPF, DKIM, DMARC).
+    pub dns: DnsSettings,
     /// Failed-login throttling, shared by every protocol that takes a password.
     pub auth: AuthSettings,
     /// The TLS certificate used by every listener that speaks TLS.
@@ -505,4 +513,227 @@ mod tests {
         assert!("localhost".parse::<Domain>().is_ok());
         assert!(default_hostname().parse::<Domain>().is_ok());
     }
+}
+
+/// `[submission]`: where users send mail (RFC 6409 submission with STARTTLS, RFC 8314
+/// submissions with implicit TLS). AUTH is offered only over TLS.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SubmissionSettings {
+    /// Addresses for submission with STARTTLS (port 587 in production); an empty list
+    /// disables the listener. No address shared with another listener.
+    pub listen: Vec<SocketAddr>,
+    /// Addresses for submission over implicit TLS (port 465 in production, RFC 8314); an
+    /// empty list disables the listener.
+    pub tls_listen: Vec<SocketAddr>,
+    /// Largest message accepted, in octets (SIZE, RFC 1870).
+    #[schemars(range(min = 1024))]
+    pub max_message_size_bytes: u64,
+    /// Most recipients of one message.
+    #[schemars(range(min = 1))]
+    pub max_recipients: u32,
+    /// Most submission connections open at once, both listeners together.
+    #[schemars(range(min = 1))]
+    pub max_connections: u32,
+    /// Most submission connections open at once from one IP address.
+    #[schemars(range(min = 1))]
+    pub max_connections_per_ip: u32,
+    /// Messages one account may send per hour (a sliding window); more get `450 4.7.1`.
+    /// 0 is unlimited.
+    pub send_rate_per_hour: u32,
+    /// Allow AUTH without TLS on connections from 127.0.0.0/8 and ::1 (a webmail on the
+    /// same host).
+    pub plaintext_auth_on_loopback: bool,
+    /// Networks (CIDR, e.g. `10.0.0.0/8`, `::1/128`) whose clients may send without AUTH,
+    /// as Postfix's `mynetworks` and Mailu's `RELAYNETS`. No sender check applies to them:
+    /// list only hosts you trust.
+    #[schemars(example = &example_relay_networks())]
+    pub relay_networks: Vec<String>,
+}
+
+impl Default for SubmissionSettings {
+    fn default() -> Self {
+        Self {
+            listen: vec![SocketAddr::V4(SocketAddrV4::new(
+                Ipv4Addr::UNSPECIFIED,
+                2587,
+            ))],
+            tls_listen: vec![SocketAddr::V4(SocketAddrV4::new(
+                Ipv4Addr::UNSPECIFIED,
+                2465,
+            ))],
+            max_message_size_bytes: default_max_message_size_bytes(),
+            max_recipients: default_max_recipients(),
+            max_connections: default_max_connections(),
+            max_connections_per_ip: default_max_connections_per_ip(),
+            send_rate_per_hour: 200,
+            plaintext_auth_on_loopback: true,
+            relay_networks: Vec::new(),
+        }
+    }
+}
+
+/// How the queue speaks TLS to a smarthost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SmarthostTls {
+    /// STARTTLS, certificate verified (port 587 or 25).
+    #[default]
+    Starttls,
+    /// TLS from the first byte, certificate verified (port 465).
+    Implicit,
+    /// No TLS: only for a relay on a network you trust.
+    None,
+}
+
+/// `[queue]`: delivery of mail to other servers.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueSettings {
+    /// Port of remote mail servers found by MX lookup. 25 everywhere in production; tests
+    /// point it at a local peer.
+    #[schemars(range(min = 1))]
+    pub remote_port: u16,
+    /// Wait before the first retry after a temporary failure; it doubles per attempt.
+    #[schemars(range(min = 1))]
+    pub retry_initial_secs: u64,
+    /// Longest wait between retries.
+    #[schemars(range(min = 1))]
+    pub retry_max_secs: u64,
+    /// Give up (and bounce with a DSN) this long after the message was accepted.
+    #[schemars(range(min = 1))]
+    pub give_up_after_secs: u64,
+    /// Tell the sender (a "delayed" DSN, once) when a recipient is still undelivered this
+    /// long after acceptance. 0 never tells.
+    pub delay_notice_after_secs: u64,
+    /// TCP connect timeout per server.
+    #[schemars(range(min = 1))]
+    pub connect_timeout_secs: u64,
+    /// Wait for the reply to a command (RFC 5321 §4.5.3.2: 5 minutes).
+    #[schemars(range(min = 1))]
+    pub command_timeout_secs: u64,
+    /// Wait for the reply after the message data (RFC 5321 §4.5.3.2.6: 10 minutes).
+    #[schemars(range(min = 1))]
+    pub data_timeout_secs: u64,
+    /// Deliveries running at once.
+    #[schemars(range(min = 1))]
+    pub max_concurrent: u32,
+    /// Connections at once to one destination domain.
+    #[schemars(range(min = 1))]
+    pub max_per_domain: u32,
+    /// Messages sent over one connection before it is closed.
+    #[schemars(range(min = 1))]
+    pub max_messages_per_connection: u32,
+    /// How long a worker holds a message it is delivering; a node that dies leaves it to
+    /// be picked up after this.
+    #[schemars(range(min = 10))]
+    pub lease_secs: u64,
+    /// Deliver to other servers only over TLS (STARTTLS must be offered and succeed;
+    /// certificates are not verified). Off: TLS whenever offered (RFC 7435).
+    pub tls_required: bool,
+    /// Domains whose mail must go over TLS even when `tls_required` is off.
+    #[schemars(with = "Vec<String>")]
+    pub tls_required_domains: Vec<Domain>,
+    /// Send all outgoing mail through this relay (`host:port`) instead of MX lookup.
+    #[schemars(example = &"smtp.provider.example:587")]
+    pub smarthost: Option<String>,
+    /// TLS to the smarthost.
+    pub smarthost_tls: SmarthostTls,
+    /// AUTH user name at the smarthost.
+    pub smarthost_username: Option<String>,
+    /// AUTH password at the smarthost. Prefer `smarthost_password_file`.
+    #[schemars(with = "Option<String>")]
+    pub smarthost_password: Option<Secret<String>>,
+    /// File holding the smarthost password.
+    pub smarthost_password_file: Option<PathBuf>,
+    /// Per-domain relays: recipient domain → `host:port`, used before `smarthost`; STARTTLS
+    /// verified as `smarthost_tls` says, no AUTH.
+    #[schemars(example = &example_domain_relays())]
+    pub domain_smarthosts: BTreeMap<String, String>,
+    /// Extra trusted CA certificates (PEM) for verified TLS (a relay with a private CA).
+    pub tls_extra_roots_file: Option<PathBuf>,
+}
+
+fn example_relay_networks() -> Vec<String> {
+    vec!["192.0.2.0/24".to_owned()]
+}
+
+fn example_nameservers() -> Vec<SocketAddr> {
+    vec![SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 53))]
+}
+
+fn example_domain_relays() -> BTreeMap<String, String> {
+    BTreeMap::from([(
+        "partner.example".to_owned(),
+        "mx.partner.example:25".to_owned(),
+    )])
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self {
+            remote_port: 25,
+            retry_initial_secs: 300,
+            retry_max_secs: 4 * 3600,
+            give_up_after_secs: 5 * 24 * 3600,
+            delay_notice_after_secs: 4 * 3600,
+            connect_timeout_secs: 30,
+            command_timeout_secs: 300,
+            data_timeout_secs: 600,
+            max_concurrent: 50,
+            max_per_domain: 10,
+            max_messages_per_connection: 100,
+            lease_secs: 600,
+            tls_required: false,
+            tls_required_domains: Vec::new(),
+            smarthost: None,
+            smarthost_tls: SmarthostTls::default(),
+            smarthost_username: None,
+            smarthost_password: None,
+            smarthost_password_file: None,
+            domain_smarthosts: BTreeMap::new(),
+            tls_extra_roots_file: None,
+        }
+    }
+}
+
+/// `[dns]`: the resolver.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct DnsSettings {
+    /// Nameservers to ask (`ip:port`), in order. Empty: those of `/etc/resolv.conf`.
+    /// A validating local resolver (unbound) is the usual choice for a mail server.
+    #[schemars(example = &example_nameservers())]
+    pub nameservers: Vec<SocketAddr>,
+    /// Timeout of one query.
+    #[schemars(range(min = 1))]
+    pub timeout_secs: u64,
+    /// Tries per query.
+    #[schemars(range(min = 1))]
+    pub attempts: u32,
+}
+
+impl Default for DnsSettings {
+    fn default() -> Self {
+        Self {
+            nameservers: Vec::new(),
+            timeout_secs: 5,
+            attempts: 2,
+        }
+    }
+}
+
+/// Parses `a.b.c.d/n` or `ipv6/n` (a bare address is a host route).
+pub fn parse_cidr(text: &str) -> Option<(std::net::IpAddr, u8)> {
+    let (addr, len) = match text.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (text, None),
+    };
+    let ip: std::net::IpAddr = addr.trim().parse().ok()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let len = match len {
+        Some(l) => l.trim().parse::<u8>().ok()?,
+        None => max,
+    };
+    (len <= max).then_some((ip, len))
 }

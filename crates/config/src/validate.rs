@@ -75,6 +75,8 @@ pub(crate) fn validate(config: &Config, failed: &BTreeSet<String>, issues: &mut 
         ("smtp.listen", &config.smtp.listen),
         ("imap.listen", &config.imap.listen),
         ("imap.tls_listen", &config.imap.tls_listen),
+        ("submission.listen", &config.submission.listen),
+        ("submission.tls_listen", &config.submission.tls_listen),
     ];
     let mut first_seen: Vec<(SocketAddr, String)> = Vec::new();
     for (key, addrs) in listeners {
@@ -134,10 +136,97 @@ pub(crate) fn validate(config: &Config, failed: &BTreeSet<String>, issues: &mut 
         ),
         ("auth.window_secs", auth.window_secs, 1),
     ];
-    for (path, value, min) in at_least {
+    let (sub, queue, dns) = (&config.submission, &config.queue, &config.dns);
+    let more = [
+        (
+            "submission.max_message_size_bytes",
+            sub.max_message_size_bytes,
+            1024,
+        ),
+        (
+            "submission.max_recipients",
+            u64::from(sub.max_recipients),
+            1,
+        ),
+        (
+            "submission.max_connections",
+            u64::from(sub.max_connections),
+            1,
+        ),
+        (
+            "submission.max_connections_per_ip",
+            u64::from(sub.max_connections_per_ip),
+            1,
+        ),
+        ("queue.remote_port", u64::from(queue.remote_port), 1),
+        ("queue.retry_initial_secs", queue.retry_initial_secs, 1),
+        ("queue.retry_max_secs", queue.retry_max_secs, 1),
+        ("queue.give_up_after_secs", queue.give_up_after_secs, 1),
+        ("queue.connect_timeout_secs", queue.connect_timeout_secs, 1),
+        ("queue.command_timeout_secs", queue.command_timeout_secs, 1),
+        ("queue.data_timeout_secs", queue.data_timeout_secs, 1),
+        ("queue.max_concurrent", u64::from(queue.max_concurrent), 1),
+        ("queue.max_per_domain", u64::from(queue.max_per_domain), 1),
+        (
+            "queue.max_messages_per_connection",
+            u64::from(queue.max_messages_per_connection),
+            1,
+        ),
+        ("queue.lease_secs", queue.lease_secs, 10),
+        ("dns.timeout_secs", dns.timeout_secs, 1),
+        ("dns.attempts", u64::from(dns.attempts), 1),
+    ];
+    for (path, value, min) in at_least.into_iter().chain(more) {
         if ok(&[path]) && value < min {
             issue(path, format!("must be at least {min}"));
         }
+    }
+
+    if ok(&["queue.retry_initial_secs", "queue.retry_max_secs"])
+        && queue.retry_initial_secs > queue.retry_max_secs
+    {
+        issue(
+            "queue.retry_initial_secs",
+            format!(
+                "must not exceed queue.retry_max_secs ({})",
+                queue.retry_max_secs
+            ),
+        );
+    }
+    if ok(&["submission.relay_networks"]) {
+        for (i, net) in sub.relay_networks.iter().enumerate() {
+            if crate::settings::parse_cidr(net).is_none() {
+                issue(
+                    &format!("submission.relay_networks[{i}]"),
+                    format!("{net:?} is not a network such as 192.0.2.0/24 or ::1/128"),
+                );
+            }
+        }
+    }
+    if ok(&["queue.smarthost"])
+        && let Some(host) = &queue.smarthost
+        && parse_host_port(host).is_none()
+    {
+        issue("queue.smarthost", format!("{host:?} is not host:port"));
+    }
+    if ok(&["queue.domain_smarthosts"]) {
+        for (domain, host) in &queue.domain_smarthosts {
+            let path = format!("queue.domain_smarthosts.{domain}");
+            if domain.parse::<Domain>().is_err() {
+                issue(&path, format!("{domain:?} is not a domain name"));
+            } else if parse_host_port(host).is_none() {
+                issue(&path, format!("{host:?} is not host:port"));
+            }
+        }
+    }
+    if ok(&["queue.smarthost_password", "queue.smarthost_username"])
+        && (queue.smarthost_password.is_some() || queue.smarthost_password_file.is_some())
+        && queue.smarthost_username.is_none()
+    {
+        issue(
+            "queue.smarthost_username",
+            "required when a smarthost password is set".to_owned(),
+        );
     }
 
     if ok(&["log.level"]) && !is_filter_directive(&config.log.level) {
@@ -149,6 +238,20 @@ pub(crate) fn validate(config: &Config, failed: &BTreeSet<String>, issues: &mut 
             ),
         );
     }
+}
+
+/// `host:port` (host a name or an IP literal, IPv6 in brackets) with a non-zero port.
+pub fn parse_host_port(text: &str) -> Option<(String, u16)> {
+    let (host, port) = text.rsplit_once(':')?;
+    let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return None;
+    }
+    if host.parse::<std::net::IpAddr>().is_err() && host.parse::<Domain>().is_err() {
+        return None;
+    }
+    Some((host.to_owned(), port))
 }
 
 /// A cheap syntactic check of a `tracing` env-filter directive: non-empty, made of

@@ -735,3 +735,76 @@ fn a_listen_list_that_failed_to_parse_is_not_checked_for_collisions() {
     let e = errors(parse("[imap]\nlisten = \"everywhere\"\n"));
     assert_eq!(paths(&e), BTreeSet::from(["imap.listen"]), "{e}");
 }
+
+#[test]
+fn submission_queue_and_dns_defaults_are_the_documented_values() {
+    let c = ok("");
+    assert_eq!(c.submission.listen, vec![addr("0.0.0.0:2587")]);
+    assert_eq!(c.submission.tls_listen, vec![addr("0.0.0.0:2465")]);
+    assert_eq!(c.queue.remote_port, 25);
+    assert_eq!(c.queue.retry_initial_secs, 300);
+    assert_eq!(c.queue.retry_max_secs, 4 * 3600);
+    assert_eq!(c.queue.give_up_after_secs, 5 * 24 * 3600);
+    assert!(c.queue.smarthost.is_none());
+    assert!(c.dns.nameservers.is_empty());
+}
+
+#[test]
+fn queue_and_submission_rules_are_checked() {
+    let e = errors(parse(
+        r#"
+[submission]
+relay_networks = ["10.0.0.0/8", "not-a-net", "10.0.0.0/33"]
+listen = ["127.0.0.1:2525"]
+[smtp]
+listen = ["127.0.0.1:2525"]
+[queue]
+retry_initial_secs = 100000
+retry_max_secs = 10
+smarthost = "relay.example"
+smarthost_password = "x"
+domain_smarthosts = { "partner.example" = "mx.partner.example:25", "bad domain" = "x:1", "ok.example" = "nohost" }
+[dns]
+nameservers = ["127.0.0.1:5353"]
+"#,
+    ));
+    let p = paths(&e);
+    for expected in [
+        "submission.relay_networks[1]",
+        "submission.relay_networks[2]",
+        "submission.listen[0]",
+        "queue.retry_initial_secs",
+        "queue.smarthost",
+        "queue.smarthost_username",
+        "queue.domain_smarthosts.bad domain",
+        "queue.domain_smarthosts.ok.example",
+    ] {
+        assert!(p.contains(expected), "missing {expected} in {p:?}");
+    }
+    assert!(!p.contains("submission.relay_networks[0]"));
+    assert!(!p.contains("queue.domain_smarthosts.partner.example"));
+}
+
+#[test]
+fn a_complete_queue_section_parses() {
+    let c = ok(r#"
+[queue]
+smarthost = "[2001:db8::1]:465"
+smarthost_tls = "implicit"
+smarthost_username = "relay-user"
+smarthost_password = "s3cret"
+tls_required_domains = ["Bank.Example"]
+[dns]
+nameservers = ["127.0.0.1:5353"]
+"#);
+    assert_eq!(
+        mailstead_config::parse_host_port(c.queue.smarthost.as_deref().unwrap_or_default()),
+        Some(("2001:db8::1".to_owned(), 465))
+    );
+    assert_eq!(
+        c.queue.smarthost_tls,
+        mailstead_config::SmarthostTls::Implicit
+    );
+    assert_eq!(c.queue.tls_required_domains[0].as_str(), "bank.example");
+    assert_eq!(c.dns.nameservers, vec![addr("127.0.0.1:5353")]);
+}

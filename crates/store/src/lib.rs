@@ -22,7 +22,8 @@
 //!    metadata that references it, so metadata never points at a missing blob.
 //! 3. Blobs are immutable and content-addressed: the same bytes are stored once.
 //! 4. Every multi-row change (account + its default mailboxes, domain removal cascade,
-//!    append + change log, a delivery's messages + its DSN requests) is one transaction:
+//!    append + change log, an accepted message's local copies + its DSN requests + its
+//!    queue entries, a queue attempt's outcome + the DSNs it owes) is one transaction:
 //!    it happens whole or not at all.
 //! 5. The schema version is checked at open: a database migrated by a newer binary is
 //!    refused with [`StoreError::SchemaTooNew`], never written to.
@@ -40,8 +41,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use mailstead_types::{
-    AccountId, Address, AliasId, AppPasswordId, BlobId, DomainId, DsnRequestId, MailboxId, ModSeq,
-    Secret, Uid,
+    AccountId, Address, AliasId, AppPasswordId, BlobId, DkimKeyId, DomainId, DsnRequestId,
+    MailboxId, ModSeq, QueueId, Secret, Uid,
 };
 
 pub use error::{Result, StoreError};
@@ -179,20 +180,31 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn append_messages(&self, targets: &[(MailboxId, NewMessage)]) -> Result<Vec<Message>> {
         self.deliver(targets, &[]).await
     }
-    /// Local delivery: appends one message to each of several mailboxes and records the
-    /// DSNs owed for it (RFC 3461 §6.2.2), in ONE transaction, so either every recipient
-    /// has the message and every request is stored, or nothing is (`NotFound` if any
-    /// mailbox is missing, `Invalid` for a request [`NewDsnRequest`] forbids, and nothing
-    /// is written anywhere); concurrent deliveries share commits. Each append allocates
-    /// and logs exactly as [`MetaStore::append_message`]; a mailbox named twice gets two
-    /// messages with ascending UIDs. Results are in the order of `targets`; requests get
-    /// ascending ids in the order given. With nothing to write it is `Ok` and empty,
-    /// without a transaction.
+    /// Local delivery: [`MetaStore::accept`] without queued messages.
     async fn deliver(
         &self,
         targets: &[(MailboxId, NewMessage)],
         dsn: &[NewDsnRequest],
-    ) -> Result<Vec<Message>>;
+    ) -> Result<Vec<Message>> {
+        Ok(self.accept(targets, dsn, &[]).await?.0)
+    }
+    /// Accepting a message: appends one message to each of several local mailboxes,
+    /// records the DSNs owed for it (RFC 3461 §6.2.2) and queues the copies for other
+    /// servers, in ONE transaction, so either every local recipient has the message and
+    /// every request and queue entry is stored, or nothing is (`NotFound` if any mailbox is
+    /// missing, `Invalid` for a request [`NewDsnRequest`] forbids or a queued message
+    /// without recipients, and nothing is written anywhere); concurrent deliveries share
+    /// commits. Each append allocates and logs exactly as [`MetaStore::append_message`]; a
+    /// mailbox named twice gets two messages with ascending UIDs. Results are in the order
+    /// of `targets` and `queue`; requests get ascending ids in the order given. With
+    /// nothing to write it is `Ok` and empty, without a transaction. Queued messages wake
+    /// the queue through [`MetaStore::notifier`]'s queue channel.
+    async fn accept(
+        &self,
+        targets: &[(MailboxId, NewMessage)],
+        dsn: &[NewDsnRequest],
+        queue: &[NewQueuedMessage],
+    ) -> Result<(Vec<Message>, Vec<QueueId>)>;
     /// Messages of a mailbox in ascending UID order.
     async fn messages(&self, mailbox: MailboxId) -> Result<Vec<Message>>;
     /// Changes flags/keywords of the messages with these UIDs (missing UIDs are skipped).
@@ -273,6 +285,84 @@ pub trait MetaStore: Send + Sync + 'static {
     /// flags, expunge, copy/move target and source, rename, delete) is announced on, after
     /// its commit.
     fn notifier(&self) -> &Notifier;
+
+    // --- outbound queue -----------------------------------------------------------------
+
+    /// Queues one message (see [`MetaStore::accept`]).
+    async fn enqueue(&self, message: &NewQueuedMessage) -> Result<QueueId> {
+        let (_, ids) = self.accept(&[], &[], std::slice::from_ref(message)).await?;
+        ids.into_iter()
+            .next()
+            .ok_or_else(|| StoreError::Invalid("nothing queued".into()))
+    }
+    /// Leases due work: at most `limit` messages that have a pending recipient with
+    /// `next_attempt <= now` and no standing lease (`lease_until` NULL or `< now`), most
+    /// overdue first, each returned with ALL its recipients; sets `lease_until = now +
+    /// lease_secs` on them in the same transaction, so two workers (or nodes) never hold
+    /// the same message while a lease stands (PostgreSQL: `FOR UPDATE SKIP LOCKED`). A
+    /// worker that dies leaves the lease to expire and the message is leased again.
+    async fn queue_lease(
+        &self,
+        now: UnixTime,
+        lease_secs: i64,
+        limit: u32,
+    ) -> Result<Vec<QueuedMessage>>;
+    /// Records an attempt, in ONE transaction: applies `updates` to recipients of `id`
+    /// (others unchanged; an update naming a recipient of another message is `Invalid`
+    /// and nothing is written), queues `notices` (DSNs, delay notices), clears the lease,
+    /// and removes the message with its recipients once every recipient is final.
+    /// Returns true when the message was removed. `NotFound` if the message is gone
+    /// (deleted by an operator meanwhile): then nothing is written, notices included.
+    async fn queue_complete(
+        &self,
+        id: QueueId,
+        updates: &[RecipientUpdate],
+        notices: &[NewQueuedMessage],
+    ) -> Result<bool>;
+    /// The earliest time something in the queue is due: the minimum over messages with
+    /// a pending recipient of max(earliest pending `next_attempt`, `lease_until`);
+    /// `None` when nothing is pending.
+    async fn queue_next_due(&self) -> Result<Option<UnixTime>>;
+    /// Every queued message with its recipients, ascending by id.
+    async fn queue_list(&self) -> Result<Vec<QueuedMessage>>;
+    /// One queued message with its recipients.
+    async fn queue_message(&self, id: QueueId) -> Result<Option<QueuedMessage>>;
+    /// Makes the pending recipients of one message (or of all, with `None`) due at
+    /// `now`; returns how many recipients changed. Leases are left alone. `NotFound` for
+    /// a named message that does not exist.
+    async fn queue_retry(&self, id: Option<QueueId>, now: UnixTime) -> Result<u64>;
+    /// Removes a message and its recipients from the queue without any notification
+    /// (operator action); `NotFound` if absent.
+    async fn queue_delete(&self, id: QueueId) -> Result<()>;
+    /// Counts of the queue.
+    async fn queue_stats(&self) -> Result<QueueStats>;
+    /// Turns a stored DSN request into its queued notification, in ONE transaction:
+    /// deletes the request and queues `notice` (`None`: just delete, e.g. for a null
+    /// sender). `NotFound` if the request is gone; then nothing is queued.
+    async fn replace_dsn_request(
+        &self,
+        id: DsnRequestId,
+        notice: Option<&NewQueuedMessage>,
+    ) -> Result<()>;
+
+    // --- DKIM keys ----------------------------------------------------------------------
+
+    /// Stores a DKIM key, active. `NotFound` if the domain is missing, `Conflict` if the
+    /// domain has the selector already, `Invalid` for an empty selector or key.
+    async fn create_dkim_key(&self, new: &NewDkimKey) -> Result<DkimKey>;
+    /// The keys of a domain (active and not), ascending by id.
+    async fn dkim_keys(&self, domain: DomainId) -> Result<Vec<DkimKey>>;
+    /// Activates or deactivates a key; `NotFound` if absent.
+    async fn set_dkim_key_active(&self, id: DkimKeyId, active: bool) -> Result<()>;
+    /// Removes a key; `NotFound` if absent.
+    async fn delete_dkim_key(&self, id: DkimKeyId) -> Result<()>;
+
+    // --- server secrets -----------------------------------------------------------------
+
+    /// The secret stored under `name` (e.g. the SRS key); if there is none, stores
+    /// `candidate` and returns it. Concurrent callers (other nodes) all get the one value
+    /// that won.
+    async fn ensure_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>>;
 
     // --- DSN requests -------------------------------------------------------------------
 

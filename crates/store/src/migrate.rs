@@ -36,6 +36,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "message_index",
         sql: include_str!("../migrations/sqlite/0003_message_index.sql"),
     },
+    Migration {
+        version: 4,
+        name: "queue_dkim",
+        sql: include_str!("../migrations/sqlite/0004_queue_dkim.sql"),
+    },
 ];
 
 /// Migrations of the PostgreSQL dialect, in order.
@@ -54,6 +59,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 3,
         name: "message_index",
         sql: include_str!("../migrations/postgres/0003_message_index.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "queue_dkim",
+        sql: include_str!("../migrations/postgres/0004_queue_dkim.sql"),
     },
 ];
 

@@ -1,8 +1,8 @@
 //! Plain data rows of the store (no behaviour beyond small helpers).
 
 use mailstead_types::{
-    AccountId, Address, AliasId, AppPasswordId, BlobId, DomainId, DsnRequestId, MailboxId,
-    MessageId, ModSeq, Uid, UidValidity,
+    AccountId, Address, AliasId, AppPasswordId, BlobId, DkimKeyId, DomainId, DsnRequestId,
+    MailboxId, MessageId, ModSeq, QueueId, QueueRecipientId, Uid, UidValidity,
 };
 use std::borrow::Cow;
 
@@ -564,4 +564,401 @@ impl NewDsnRequest {
             None => Ok(()),
         }
     }
+}
+
+// --- DKIM keys ------------------------------------------------------------------------------
+
+/// The algorithm of a DKIM key (RFC 6376 §3.3, RFC 8463).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum DkimAlgorithm {
+    /// RSA (`k=rsa`, signed as `rsa-sha256`).
+    Rsa,
+    /// Ed25519 (`k=ed25519`, signed as `ed25519-sha256`, RFC 8463).
+    Ed25519,
+}
+
+impl DkimAlgorithm {
+    /// The stored form and the `k=` tag value: `rsa` or `ed25519`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DkimAlgorithm::Rsa => "rsa",
+            DkimAlgorithm::Ed25519 => "ed25519",
+        }
+    }
+
+    /// Parses the stored form (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        [DkimAlgorithm::Rsa, DkimAlgorithm::Ed25519]
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// The stored form read back; `Corrupt` when it is none of the values.
+    pub(crate) fn from_stored(s: &str) -> Result<Self> {
+        Self::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown DKIM algorithm {s:?}")))
+    }
+}
+
+/// A DKIM signing key of a domain, published at `<selector>._domainkey.<domain>`.
+///
+/// Keys live in the store (and so in backups). A domain signs with every *active* key;
+/// rotation adds new keys and deactivates the old ones, which stay (for verifiers of mail
+/// already sent) until removed.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct DkimKey {
+    /// Row id.
+    pub id: DkimKeyId,
+    /// The signing domain.
+    pub domain_id: DomainId,
+    /// The selector (`s=`), unique per domain.
+    pub selector: String,
+    /// RSA or Ed25519.
+    pub algorithm: DkimAlgorithm,
+    /// The private key, PKCS#8 DER.
+    #[serde(skip)]
+    pub private_key: Vec<u8>,
+    /// The public key as published in `p=` (before base64): SubjectPublicKeyInfo DER for
+    /// RSA, the raw 32 bytes for Ed25519 (RFC 8463 §4.2).
+    pub public_key: Vec<u8>,
+    /// When it was created.
+    pub created_at: UnixTime,
+    /// Outgoing mail is signed with it.
+    pub active: bool,
+}
+
+impl std::fmt::Debug for DkimKey {
+    /// Never prints the private key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DkimKey")
+            .field("id", &self.id)
+            .field("domain_id", &self.domain_id)
+            .field("selector", &self.selector)
+            .field("algorithm", &self.algorithm)
+            .field("created_at", &self.created_at)
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What is needed to store a DKIM key (active from the start).
+#[derive(Clone)]
+pub struct NewDkimKey {
+    /// The signing domain.
+    pub domain_id: DomainId,
+    /// Selector, unique per domain (`Conflict` otherwise).
+    pub selector: String,
+    /// RSA or Ed25519.
+    pub algorithm: DkimAlgorithm,
+    /// PKCS#8 DER.
+    pub private_key: Vec<u8>,
+    /// As [`DkimKey::public_key`].
+    pub public_key: Vec<u8>,
+}
+
+impl NewDkimKey {
+    /// `Invalid` for a key no backend can store alike: an empty selector or key, or a NUL
+    /// character in the selector (a PostgreSQL `TEXT` cannot hold one, so SQLite refuses
+    /// it too).
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.selector.is_empty() {
+            return Err(StoreError::Invalid("DKIM key without selector".into()));
+        }
+        if self.selector.contains('\0') {
+            return Err(StoreError::Invalid(
+                "DKIM selector holds a NUL character".into(),
+            ));
+        }
+        if self.private_key.is_empty() || self.public_key.is_empty() {
+            return Err(StoreError::Invalid("DKIM key without key material".into()));
+        }
+        Ok(())
+    }
+}
+
+// --- outbound queue -------------------------------------------------------------------------
+
+/// `NOTIFY=` of a queued recipient (RFC 3461 §4.1) as a bit set; empty = not given (then
+/// failures and delays are reported, as §4.1 allows and Postfix does).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct NotifyFlags(pub u8);
+
+impl NotifyFlags {
+    /// `SUCCESS`
+    pub const SUCCESS: NotifyFlags = NotifyFlags(1);
+    /// `FAILURE`
+    pub const FAILURE: NotifyFlags = NotifyFlags(2);
+    /// `DELAY`
+    pub const DELAY: NotifyFlags = NotifyFlags(4);
+    /// `NEVER`
+    pub const NEVER: NotifyFlags = NotifyFlags(8);
+    /// Not given.
+    pub const UNSET: NotifyFlags = NotifyFlags(0);
+
+    /// True when every bit of `other` is set.
+    pub fn contains(self, other: NotifyFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Union.
+    pub fn union(self, other: NotifyFlags) -> NotifyFlags {
+        NotifyFlags(self.0 | other.0)
+    }
+
+    /// Whether a failure DSN is owed: FAILURE given, or NOTIFY not given at all.
+    pub fn wants_failure(self) -> bool {
+        self == NotifyFlags::UNSET || self.contains(NotifyFlags::FAILURE)
+    }
+
+    /// Whether a delay notice is owed: DELAY given, or NOTIFY not given at all.
+    pub fn wants_delay(self) -> bool {
+        self == NotifyFlags::UNSET || self.contains(NotifyFlags::DELAY)
+    }
+
+    /// Whether a success DSN is owed: SUCCESS given.
+    pub fn wants_success(self) -> bool {
+        self.contains(NotifyFlags::SUCCESS)
+    }
+}
+
+/// Where one queued recipient stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum RecipientStatus {
+    /// Not delivered yet; tried again at `next_attempt`.
+    Pending,
+    /// Accepted by the next hop (or delivered locally): final.
+    Delivered,
+    /// Permanently failed (5xx, null MX, expired): final; a DSN was queued if owed.
+    Failed,
+}
+
+impl RecipientStatus {
+    /// The stored form: `pending`, `delivered` or `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecipientStatus::Pending => "pending",
+            RecipientStatus::Delivered => "delivered",
+            RecipientStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            RecipientStatus::Pending,
+            RecipientStatus::Delivered,
+            RecipientStatus::Failed,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
+    }
+
+    /// The stored form read back; `Corrupt` when it is none of the values.
+    pub(crate) fn from_stored(s: &str) -> Result<Self> {
+        Self::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown recipient status {s:?}")))
+    }
+
+    /// Delivered or failed.
+    pub fn is_final(self) -> bool {
+        self != RecipientStatus::Pending
+    }
+}
+
+/// A recipient to queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewQueuedRecipient {
+    /// The forward path without `<>`, as it is sent in RCPT TO.
+    pub address: String,
+    /// `ORCPT=`, reported as `Original-Recipient`.
+    pub original_recipient: Option<OriginalRecipient>,
+    /// `NOTIFY=`.
+    pub notify: NotifyFlags,
+}
+
+/// A message to queue for delivery to other servers (or to local mailboxes, for DSNs to
+/// local senders): the blob is already durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewQueuedMessage {
+    /// The raw message as it is to be sent (signed, trace headers added).
+    pub blob_id: BlobId,
+    /// Its size in octets.
+    pub size: u64,
+    /// The reverse path without `<>`, `""` for the null sender (DSNs and other
+    /// notifications: a failure of such a message is never reported).
+    pub mail_from: String,
+    /// `ENVID=`, decoded.
+    pub envid: Option<String>,
+    /// `RET=`.
+    pub ret: Option<DsnRet>,
+    /// The message needs `BODY=8BITMIME` (it has 8-bit octets).
+    pub body_8bit: bool,
+    /// The envelope needs `SMTPUTF8`.
+    pub smtputf8: bool,
+    /// `REQUIRETLS` (RFC 8689): deliver only over verified TLS to a server offering it.
+    pub requiretls: bool,
+    /// The account that submitted it, if any (for `queue list` and per-account limits).
+    pub submitter: Option<AccountId>,
+    /// When it was accepted (the DSN's Arrival-Date; expiry counts from here).
+    pub created_at: UnixTime,
+    /// First attempt (normally `created_at`).
+    pub next_attempt: UnixTime,
+    /// At least one.
+    pub recipients: Vec<NewQueuedRecipient>,
+}
+
+impl NewQueuedMessage {
+    /// `Invalid` for a message no backend can store alike: no recipient, an empty
+    /// recipient address, a size beyond the 63 bits of an integer column, or a NUL
+    /// character in any text (xtext can carry one; a PostgreSQL `TEXT` cannot, so SQLite
+    /// refuses it too).
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.recipients.is_empty() {
+            return Err(StoreError::Invalid(
+                "queued message without recipients".into(),
+            ));
+        }
+        if i64::try_from(self.size).is_err() {
+            return Err(StoreError::Invalid(format!(
+                "queued message size {} is too large",
+                self.size
+            )));
+        }
+        let mut texts = vec![("mail from", &self.mail_from)];
+        if let Some(envid) = &self.envid {
+            texts.push(("envid", envid));
+        }
+        for r in &self.recipients {
+            if r.address.is_empty() {
+                return Err(StoreError::Invalid(
+                    "queued recipient without address".into(),
+                ));
+            }
+            texts.push(("recipient", &r.address));
+            if let Some(o) = &r.original_recipient {
+                texts.push(("orcpt address type", &o.addr_type));
+                texts.push(("orcpt", &o.address));
+            }
+        }
+        match texts.into_iter().find(|(_, t)| t.contains('\0')) {
+            Some((what, _)) => Err(StoreError::Invalid(format!(
+                "queued message {what} holds a NUL character"
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One recipient of a queued message and its delivery state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueuedRecipient {
+    /// Row id.
+    pub id: QueueRecipientId,
+    /// Forward path without `<>`.
+    pub address: String,
+    /// `ORCPT=`.
+    pub original_recipient: Option<OriginalRecipient>,
+    /// `NOTIFY=`.
+    pub notify: NotifyFlags,
+    /// Where it stands.
+    pub status: RecipientStatus,
+    /// Delivery attempts made so far.
+    pub attempts: u32,
+    /// When it is due again (pending recipients only).
+    pub next_attempt: UnixTime,
+    /// The last attempt, if any.
+    pub last_attempt: Option<UnixTime>,
+    /// The last error (or, when delivered, the accepting reply), for `queue show` and DSNs.
+    pub last_error: Option<String>,
+    /// A delay notice was sent for it already (one per recipient).
+    pub delay_notified: bool,
+}
+
+/// A message in the outbound queue with all its recipients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueuedMessage {
+    /// Row id (the queue id shown by `queue list`).
+    pub id: QueueId,
+    /// The raw message.
+    pub blob_id: BlobId,
+    /// Size in octets.
+    pub size: u64,
+    /// Reverse path without `<>`, `""` for the null sender.
+    pub mail_from: String,
+    /// `ENVID=`.
+    pub envid: Option<String>,
+    /// `RET=`.
+    pub ret: Option<DsnRet>,
+    /// Needs `BODY=8BITMIME`.
+    pub body_8bit: bool,
+    /// Needs `SMTPUTF8`.
+    pub smtputf8: bool,
+    /// `REQUIRETLS`.
+    pub requiretls: bool,
+    /// Submitting account.
+    pub submitter: Option<AccountId>,
+    /// Accepted at.
+    pub created_at: UnixTime,
+    /// Leased by a worker until then (`None`: free).
+    pub lease_until: Option<UnixTime>,
+    /// Recipients in the order queued (ascending id).
+    pub recipients: Vec<QueuedRecipient>,
+}
+
+/// The outcome of one attempt for one recipient, written by [`crate::MetaStore::queue_complete`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientUpdate {
+    /// The recipient.
+    pub id: QueueRecipientId,
+    /// New status.
+    pub status: RecipientStatus,
+    /// Whether an attempt was made (counts in `attempts`, sets `last_attempt`).
+    pub attempted: bool,
+    /// When it is due next (for `Pending`).
+    pub next_attempt: UnixTime,
+    /// The reply or error text.
+    pub last_error: Option<String>,
+    /// Set when a delay notice is queued for it now.
+    pub delay_notified: bool,
+}
+
+impl RecipientUpdate {
+    /// `Invalid` when `updates` name one recipient twice (which of the two would win is
+    /// not something backends can agree on in one statement).
+    pub(crate) fn check_all(updates: &[RecipientUpdate]) -> Result<()> {
+        let mut seen = std::collections::HashSet::with_capacity(updates.len());
+        match updates.iter().find(|u| !seen.insert(u.id)) {
+            Some(u) => Err(StoreError::Invalid(format!(
+                "queue recipient {} is updated twice",
+                u.id
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// `last_error` as stored: without NUL characters (the text comes from a remote
+    /// server, and a PostgreSQL `TEXT` cannot hold NUL).
+    pub(crate) fn stored_error(&self) -> Option<Cow<'_, str>> {
+        self.last_error.as_deref().map(without_nul)
+    }
+}
+
+/// Size of the queue, for `queue list` summaries and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct QueueStats {
+    /// Messages in the queue.
+    pub messages: u64,
+    /// Recipients still pending.
+    pub pending_recipients: u64,
+    /// `created_at` of the oldest message.
+    pub oldest: Option<UnixTime>,
+}
+
+// --- server secrets -------------------------------------------------------------------------
+
+/// `Invalid` for a secret name no backend can store alike: empty, or holding a NUL
+/// character (a PostgreSQL `TEXT` cannot).
+pub(crate) fn check_secret_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.contains('\0') {
+        return Err(StoreError::Invalid(format!("secret name {name:?}")));
+    }
+    Ok(())
 }

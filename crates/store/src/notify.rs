@@ -9,6 +9,8 @@ use tokio::sync::broadcast;
 #[derive(Debug)]
 pub struct Notifier {
     tx: broadcast::Sender<MailboxId>,
+    /// Wakes the outbound queue when something was queued (or made due) in this process.
+    queue: tokio::sync::Notify,
 }
 
 impl Default for Notifier {
@@ -22,7 +24,10 @@ impl Notifier {
     /// falls further behind gets `Lagged` and must re-read everything it watches.
     pub fn new() -> Self {
         let (tx, _) = broadcast::channel(1024);
-        Notifier { tx }
+        Notifier {
+            tx,
+            queue: tokio::sync::Notify::new(),
+        }
     }
 
     /// Announces a change (no-op when nobody listens).
@@ -33,5 +38,16 @@ impl Notifier {
     /// A new receiver of announcements made from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<MailboxId> {
         self.tx.subscribe()
+    }
+
+    /// Announces that messages were queued or made due (the queue worker wakes up; a
+    /// wake-up given while it is busy is kept for its next wait).
+    pub fn notify_queue(&self) {
+        self.queue.notify_one();
+    }
+
+    /// Waits for [`Notifier::notify_queue`].
+    pub async fn queue_notified(&self) {
+        self.queue.notified().await;
     }
 }

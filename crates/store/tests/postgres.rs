@@ -13,10 +13,13 @@ mod conformance;
 use std::sync::Arc;
 
 use conformance::{BlobFixture, CorruptBlob, MetaFixture, assert_err};
-use mailstead_store::model::{FlagOp, Flags, unix_now};
+use mailstead_store::fs::blob_id_of;
+use mailstead_store::model::{
+    FlagOp, Flags, NewQueuedMessage, NewQueuedRecipient, NotifyFlags, unix_now,
+};
 use mailstead_store::postgres::PostgresStore;
 use mailstead_store::{BlobStore, LATEST_POSTGRES_VERSION, MetaStore, StoreError};
-use mailstead_types::{BlobId, ModSeq, Uid};
+use mailstead_types::{BlobId, ModSeq, QueueId, Uid};
 use tokio_postgres::NoTls;
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -215,6 +218,70 @@ conformance::meta_conformance_tests!(fresh_meta);
 conformance::blob_conformance_tests!(fresh_blobs);
 
 // --- PostgreSQL only -------------------------------------------------------------------
+
+/// A message to queue for one remote recipient, due at once.
+fn queued_message(n: u64) -> NewQueuedMessage {
+    NewQueuedMessage {
+        blob_id: blob_id_of(format!("queued {n}").as_bytes()),
+        size: 10,
+        mail_from: "alice@example.org".into(),
+        envid: None,
+        ret: None,
+        body_8bit: false,
+        smtputf8: false,
+        requiretls: false,
+        submitter: None,
+        created_at: 1_700_000_000,
+        next_attempt: 1_700_000_000,
+        recipients: vec![NewQueuedRecipient {
+            address: format!("rcpt{n}@remote.example"),
+            original_recipient: None,
+            notify: NotifyFlags::UNSET,
+        }],
+    }
+}
+
+/// Queue workers on two nodes leasing at the same time (`FOR UPDATE SKIP LOCKED`) never
+/// hold the same message, and between them lease every due one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_leasing_never_share_a_message() {
+    const MESSAGES: u64 = 60;
+    let db = TestDatabase::create().await;
+    let a: Arc<dyn MetaStore> = Arc::new(db.connect().await);
+    let b: Arc<dyn MetaStore> = Arc::new(db.connect().await);
+    let mut all = std::collections::HashSet::new();
+    for n in 0..MESSAGES {
+        all.insert(a.enqueue(&queued_message(n)).await.expect("enqueue"));
+    }
+    let start = Arc::new(tokio::sync::Barrier::new(8));
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let node = if w % 2 == 0 { a.clone() } else { b.clone() };
+            let start = start.clone();
+            tokio::spawn(async move {
+                start.wait().await;
+                let mut mine: Vec<QueueId> = Vec::new();
+                loop {
+                    let leased = node
+                        .queue_lease(1_700_000_000, 600, 3)
+                        .await
+                        .expect("lease");
+                    if leased.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(leased.iter().map(|m| m.id));
+                }
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for worker in workers {
+        seen.extend(worker.await.expect("worker"));
+    }
+    let distinct: std::collections::HashSet<QueueId> = seen.iter().copied().collect();
+    assert_eq!(distinct.len(), seen.len(), "a message leased twice");
+    assert_eq!(distinct, all, "every due message leased");
+}
 
 /// A database migrated by a newer mailstead is refused at connect, and left as it was.
 #[tokio::test]
@@ -475,6 +542,16 @@ async fn unreadable_rows_are_corrupt() {
     .await
     .expect("damage change");
     assert_err!(store.changes_since(inbox.id, ModSeq(0)).await, Corrupt);
+
+    let queued = store.enqueue(&queued_message(1)).await.expect("enqueue");
+    raw.execute("UPDATE queue_recipients SET notify = 300", &[])
+        .await
+        .expect("damage notify");
+    assert_err!(store.queue_message(queued).await, Corrupt);
+    raw.execute("UPDATE queue_messages SET blob_id = 'not-hex'", &[])
+        .await
+        .expect("damage queued blob id");
+    assert_err!(store.queue_list().await, Corrupt);
 }
 
 /// A server that cannot be reached is a (temporary) error, and a malformed connection

@@ -9,7 +9,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use conformance::{BlobFixture, MetaFixture, assert_err, new_account, new_message};
-use mailstead_store::fs::FsBlobStore;
+use mailstead_store::fs::{FsBlobStore, blob_id_of};
+use mailstead_store::model::{NewQueuedMessage, NewQueuedRecipient, NotifyFlags};
 use mailstead_store::sqlite::SqliteStore;
 use mailstead_store::{LATEST_SQLITE_VERSION, MetaStore, StoreError};
 use mailstead_types::{BlobId, MailboxId, Uid};
@@ -53,6 +54,28 @@ conformance::blob_conformance_tests!(fresh_blobs);
 
 async fn open(path: &Path) -> SqliteStore {
     SqliteStore::open(path, 2).await.expect("open sqlite store")
+}
+
+/// A message to queue for one remote recipient.
+fn queued_message(n: u64) -> NewQueuedMessage {
+    NewQueuedMessage {
+        blob_id: blob_id_of(format!("queued {n}").as_bytes()),
+        size: 10,
+        mail_from: "alice@example.org".into(),
+        envid: None,
+        ret: None,
+        body_8bit: false,
+        smtputf8: false,
+        requiretls: false,
+        submitter: None,
+        created_at: 1_700_000_000,
+        next_attempt: 1_700_000_000,
+        recipients: vec![NewQueuedRecipient {
+            address: format!("rcpt{n}@remote.example"),
+            original_recipient: None,
+            notify: NotifyFlags::UNSET,
+        }],
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,6 +256,14 @@ async fn corrupt_rows_are_reported_as_corrupt() {
     raw.execute("UPDATE domains SET name = 'bad domain!'", [])
         .expect("damage domain");
     assert_err!(store.list_domains().await, Corrupt);
+
+    let queued = store.enqueue(&queued_message(1)).await.expect("enqueue");
+    raw.execute("UPDATE queue_recipients SET notify = 300", [])
+        .expect("damage notify");
+    assert_err!(store.queue_message(queued).await, Corrupt);
+    raw.execute("UPDATE queue_messages SET blob_id = 'not hex'", [])
+        .expect("damage queued blob id");
+    assert_err!(store.queue_list().await, Corrupt);
 }
 
 /// `open` creates the database's directory, and a second open of the same file works
@@ -315,4 +346,65 @@ async fn concurrent_deliveries_share_commits_and_fail_alone() {
         delivered.sort();
         assert_eq!(blobs, delivered, "exactly the good deliveries");
     }
+}
+
+/// Group commit covers the queue rows too: concurrent acceptances, each with a local copy
+/// and a queue entry, share commits, and one that fails (a missing mailbox) queues
+/// nothing while those committed with it are all queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_accepts_with_queue_entries_share_commits_and_fail_alone() {
+    const JOBS: usize = 50;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(open(&dir.path().join("meta.sqlite3")).await);
+    let (_, inbox) = conformance::inbox(&*store).await;
+    let missing = MailboxId(inbox.id.0 + 1000);
+    let fails = |job: usize| job % 5 == 3;
+
+    let commits_before = store.commits();
+    let start = Arc::new(tokio::sync::Barrier::new(JOBS));
+    let mut tasks = Vec::new();
+    for job in 0..JOBS {
+        let (store, start) = (store.clone(), start.clone());
+        let target = if fails(job) { missing } else { inbox.id };
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            store
+                .accept(
+                    &[(target, new_message(job as u64, 1))],
+                    &[],
+                    &[queued_message(job as u64)],
+                )
+                .await
+        }));
+    }
+    let mut queued = Vec::new();
+    for (job, task) in tasks.into_iter().enumerate() {
+        let result = task.await.expect("task");
+        if fails(job) {
+            assert_err!(result, NotFound);
+        } else {
+            let (_, ids) = result.unwrap_or_else(|e| panic!("accept {job} failed: {e}"));
+            queued.extend(ids);
+        }
+    }
+    let commits = store.commits() - commits_before;
+    let good = queued.len();
+    assert_eq!(good, JOBS - JOBS / 5);
+    assert!(
+        commits > 0 && commits < good as u64,
+        "{commits} commits for {good} concurrent acceptances: no group commit"
+    );
+    queued.sort();
+    let listed: Vec<_> = store
+        .queue_list()
+        .await
+        .expect("queue_list")
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(listed, queued, "exactly the good acceptances are queued");
+    assert_eq!(
+        store.messages(inbox.id).await.expect("messages").len(),
+        good
+    );
 }

@@ -48,6 +48,19 @@ row_id!(
     DsnRequestId
 );
 
+row_id!(
+    /// A message in the outbound queue (one envelope, several recipients).
+    QueueId
+);
+row_id!(
+    /// One recipient of a queued message, with its own delivery status.
+    QueueRecipientId
+);
+row_id!(
+    /// A DKIM signing key of a domain (one selector).
+    DkimKeyId
+);
+
 /// IMAP unique identifier (RFC 9051 §2.3.1.1): non-zero, strictly ascending within a
 /// mailbox and never reused while its [`UidValidity`] stands.
 #[derive(

@@ -21,7 +21,7 @@ mod secret;
 pub use address::{Address, AddressError};
 pub use domain::{Domain, DomainError};
 pub use id::{
-    AccountId, AliasId, AppPasswordId, BlobId, BlobIdError, DomainId, DsnRequestId, MailboxId,
-    MessageId, ModSeq, Uid, UidValidity,
+    AccountId, AliasId, AppPasswordId, BlobId, BlobIdError, DkimKeyId, DomainId, DsnRequestId,
+    MailboxId, MessageId, ModSeq, QueueId, QueueRecipientId, Uid, UidValidity,
 };
 pub use secret::Secret;

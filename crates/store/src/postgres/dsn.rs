@@ -1,13 +1,16 @@
 //! DSN requests (RFC 3461): the notifications deliveries still owe their senders, kept for
-//! the outbound queue (PostgreSQL). Written only by [`super::message::deliver`], in the
+//! the outbound queue (PostgreSQL). Written only by [`super::message::accept`], in the
 //! transaction of the messages they are about, with one `unnest` statement for all of a
-//! delivery's requests; read oldest first and deleted by the queue.
+//! delivery's requests; read oldest first, and deleted or replaced by their queued
+//! notification ([`replace`]) by the queue.
 
 use mailstead_types::DsnRequestId;
 use tokio_postgres::Row;
 
-use super::{PostgresStore, execute, query};
-use crate::model::{DsnAction, DsnRequest, DsnRet, NewDsnRequest, OriginalRecipient};
+use super::{PostgresStore, execute, query, queue};
+use crate::model::{
+    DsnAction, DsnRequest, DsnRet, NewDsnRequest, NewQueuedMessage, OriginalRecipient,
+};
 use crate::{Result, StoreError};
 
 const COLUMNS: &str =
@@ -107,4 +110,30 @@ pub(super) async fn delete(store: &PostgresStore, id: DsnRequestId) -> Result<()
         0 => Err(StoreError::NotFound(format!("DSN request {id}"))),
         _ => Ok(()),
     }
+}
+
+/// Deletes a request and queues its notification, `notice`, in one transaction; `NotFound`
+/// if the request is gone (then nothing is queued). Wakes the queue when a notice was
+/// queued.
+pub(super) async fn replace(
+    store: &PostgresStore,
+    id: DsnRequestId,
+    notice: Option<&NewQueuedMessage>,
+) -> Result<()> {
+    if let Some(notice) = notice {
+        notice.check()?;
+    }
+    let mut client = store.client().await?;
+    let tx = client.transaction().await?;
+    if execute(&tx, "DELETE FROM dsn_requests WHERE id = $1", &[&id.0]).await? == 0 {
+        return Err(StoreError::NotFound(format!("DSN request {id}")));
+    }
+    if let Some(notice) = notice {
+        queue::insert_all(&tx, std::slice::from_ref(notice)).await?;
+    }
+    tx.commit().await?;
+    if notice.is_some() {
+        store.notifier.notify_queue();
+    }
+    Ok(())
 }

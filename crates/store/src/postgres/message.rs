@@ -6,7 +6,7 @@
 //! held until commit, so concurrent writers on any number of nodes are serialised per
 //! mailbox and UIDs and MODSEQs come out strictly ascending and never reused (RFC 9051
 //! §2.3.1.1, RFC 7162 §3). Writers of different mailboxes do not wait for each other.
-//! A delivery to several mailboxes (`deliver`) holds several row locks at once, so it
+//! A delivery to several mailboxes (`accept`) holds several row locks at once, so it
 //! takes them in ascending mailbox id order, the same in every transaction: no deadlock.
 //!
 //! COPY/MOVE locks both mailbox rows, also in ascending id order.
@@ -25,16 +25,16 @@
 //! its commit.
 
 use deadpool_postgres::GenericClient;
-use mailstead_types::{BlobId, MailboxId, MessageId, ModSeq, Uid};
+use mailstead_types::{BlobId, MailboxId, MessageId, ModSeq, QueueId, Uid};
 use tokio_postgres::Row;
 
 use super::{
     PostgresStore, dsn, execute, from_sql_u32, from_sql_u64, not_found_on_foreign_key, query,
-    query_one, query_opt, to_sql_i64,
+    query_one, query_opt, queue, to_sql_i64,
 };
 use crate::model::{
     Change, ChangeKind, FlagOp, Flags, MailboxCounts, Message, MessageIndex, NewDsnRequest,
-    NewMessage, without_nul,
+    NewMessage, NewQueuedMessage, without_nul,
 };
 use crate::{Result, StoreError};
 
@@ -163,29 +163,34 @@ pub(super) async fn append(
     Ok(message)
 }
 
-/// Local delivery (`MetaStore::deliver`): stores the DSN requests and appends one message
-/// to each target mailbox, in one transaction: all or nothing (the first error drops the
-/// transaction, undoing everything before it). Results are in the order of `targets`; a
-/// mailbox named twice gets two messages with ascending UIDs.
+/// Accepting a message (`MetaStore::accept`): stores the DSN requests, queues the
+/// messages for other servers and appends one message to each target mailbox, in one
+/// transaction: all or nothing (the first error drops the transaction, undoing everything
+/// before it). Results are in the order of `targets` and `queued`; a mailbox named twice
+/// gets two messages with ascending UIDs.
 ///
-/// The requests go first: they take no row lock, so an invalid one fails before any
-/// mailbox is locked. The rows are then appended in ascending mailbox id order (stable, so
-/// one mailbox's messages keep the order given): every delivery takes its mailbox row
-/// locks in the same order, so two deliveries to overlapping recipients queue instead of
-/// deadlocking.
-pub(super) async fn deliver(
+/// The requests and queued messages go first: they take no row lock (but the key-share
+/// lock of a submitter's foreign key), so an invalid one fails before any mailbox is
+/// locked. The rows are then appended in ascending mailbox id order (stable, so one
+/// mailbox's messages keep the order given): every delivery takes its mailbox row locks
+/// in the same order, so two deliveries to overlapping recipients queue instead of
+/// deadlocking. After the commit the changed mailboxes are announced, and the outbound
+/// queue woken if something was queued.
+pub(super) async fn accept(
     store: &PostgresStore,
     targets: &[(MailboxId, NewMessage)],
     requests: &[NewDsnRequest],
-) -> Result<Vec<Message>> {
-    if targets.is_empty() && requests.is_empty() {
-        return Ok(Vec::new());
+    queued: &[NewQueuedMessage],
+) -> Result<(Vec<Message>, Vec<QueueId>)> {
+    if targets.is_empty() && requests.is_empty() && queued.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
     }
     let mut order: Vec<usize> = (0..targets.len()).collect();
     order.sort_by_key(|&i| targets[i].0.0);
     let mut client = store.client().await?;
     let tx = client.transaction().await?;
     dsn::insert_all(&tx, requests).await?;
+    let ids = queue::insert_all(&tx, queued).await?;
     let mut appended = Vec::with_capacity(targets.len());
     for i in order {
         let (mailbox, new) = &targets[i];
@@ -198,8 +203,14 @@ pub(super) async fn deliver(
     for mailbox in changed {
         store.notifier.notify(mailbox);
     }
+    if !queued.is_empty() {
+        store.notifier.notify_queue();
+    }
     appended.sort_by_key(|(i, _)| *i);
-    Ok(appended.into_iter().map(|(_, message)| message).collect())
+    Ok((
+        appended.into_iter().map(|(_, message)| message).collect(),
+        ids,
+    ))
 }
 
 /// Appends a message inside `tx`: takes UID = UIDNEXT and MODSEQ = HIGHESTMODSEQ + 1,

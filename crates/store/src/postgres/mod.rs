@@ -8,7 +8,8 @@
 //! Module map, the same file names as `sqlite/` so the two can be read side by side:
 //! `domain` (domains, alternative names), `account` (accounts, manager rights, app
 //! passwords), `alias`, `mailbox`, `message` (append, delivery, flags, expunge, change
-//! log), `dsn` (DSN requests owed by deliveries), `blob`.
+//! log), `dsn` (DSN requests owed by deliveries), `queue` (the outbound queue: messages,
+//! recipients, leases), `dkim` (DKIM signing keys), `secret` (server secrets), `blob`.
 //! This file holds the pool, start-up migration and the trait impls, which only delegate.
 //!
 //! Concurrency: several nodes write at once, so every invariant that SQLite gets from its
@@ -19,6 +20,9 @@
 //! - Names that must be unique across two tables (a domain name as primary or alternative,
 //!   an address as account or alias) are checked under a lock: an advisory transaction lock
 //!   for domain names, the domain row (`FOR NO KEY UPDATE`) for addresses in a domain.
+//! - The outbound queue is leased with `SELECT ... FOR UPDATE SKIP LOCKED` and a lease
+//!   time written in the same transaction, so workers on several nodes never hold the
+//!   same message (see `queue.rs`).
 //! - Migrations run under a session-level advisory lock, so nodes starting together
 //!   migrate once.
 //!
@@ -26,7 +30,8 @@
 //! store's [`Notifier`] right after its commit. The notifier is in-process, so only
 //! sessions on the node that made the change hear of it; sessions on other nodes see the
 //! change at their next read of the change log. (`LISTEN`/`NOTIFY` would carry it across
-//! nodes; not done yet.)
+//! nodes; not done yet.) Transactions that queue something wake this node's outbound
+//! queue on the same notifier; other nodes find the work at their next poll.
 //!
 //! Text that is sorted or unique is `COLLATE "C"` in the schema, so orders match SQLite's
 //! and the model types' byte order whatever the database's default collation is.
@@ -34,10 +39,13 @@
 mod account;
 mod alias;
 mod blob;
+mod dkim;
 mod domain;
 mod dsn;
 mod mailbox;
 mod message;
+mod queue;
+mod secret;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,8 +55,8 @@ use deadpool_postgres::{
     GenericClient, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime,
 };
 use mailstead_types::{
-    AccountId, Address, AliasId, AppPasswordId, BlobId, DomainId, DsnRequestId, MailboxId, ModSeq,
-    Secret, Uid,
+    AccountId, Address, AliasId, AppPasswordId, BlobId, DkimKeyId, DomainId, DsnRequestId,
+    MailboxId, ModSeq, QueueId, Secret, Uid,
 };
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -505,12 +513,13 @@ impl MetaStore for PostgresStore {
         message::append(self, mailbox, new).await
     }
 
-    async fn deliver(
+    async fn accept(
         &self,
         targets: &[(MailboxId, NewMessage)],
         dsn: &[NewDsnRequest],
-    ) -> Result<Vec<Message>> {
-        message::deliver(self, targets, dsn).await
+        queue: &[NewQueuedMessage],
+    ) -> Result<(Vec<Message>, Vec<QueueId>)> {
+        message::accept(self, targets, dsn, queue).await
     }
 
     async fn messages(&self, mailbox: MailboxId) -> Result<Vec<Message>> {
@@ -597,6 +606,76 @@ impl MetaStore for PostgresStore {
 
     async fn delete_dsn_request(&self, id: DsnRequestId) -> Result<()> {
         dsn::delete(self, id).await
+    }
+
+    async fn queue_lease(
+        &self,
+        now: UnixTime,
+        lease_secs: i64,
+        limit: u32,
+    ) -> Result<Vec<QueuedMessage>> {
+        queue::lease(self, now, lease_secs, limit).await
+    }
+
+    async fn queue_complete(
+        &self,
+        id: QueueId,
+        updates: &[RecipientUpdate],
+        notices: &[NewQueuedMessage],
+    ) -> Result<bool> {
+        queue::complete(self, id, updates, notices).await
+    }
+
+    async fn queue_next_due(&self) -> Result<Option<UnixTime>> {
+        queue::next_due(self).await
+    }
+
+    async fn queue_list(&self) -> Result<Vec<QueuedMessage>> {
+        queue::list(self).await
+    }
+
+    async fn queue_message(&self, id: QueueId) -> Result<Option<QueuedMessage>> {
+        queue::by_id(self, id).await
+    }
+
+    async fn queue_retry(&self, id: Option<QueueId>, now: UnixTime) -> Result<u64> {
+        queue::retry(self, id, now).await
+    }
+
+    async fn queue_delete(&self, id: QueueId) -> Result<()> {
+        queue::delete(self, id).await
+    }
+
+    async fn queue_stats(&self) -> Result<QueueStats> {
+        queue::stats(self).await
+    }
+
+    async fn replace_dsn_request(
+        &self,
+        id: DsnRequestId,
+        notice: Option<&NewQueuedMessage>,
+    ) -> Result<()> {
+        dsn::replace(self, id, notice).await
+    }
+
+    async fn create_dkim_key(&self, new: &NewDkimKey) -> Result<DkimKey> {
+        dkim::create(self, new).await
+    }
+
+    async fn dkim_keys(&self, domain: DomainId) -> Result<Vec<DkimKey>> {
+        dkim::list(self, domain).await
+    }
+
+    async fn set_dkim_key_active(&self, id: DkimKeyId, active: bool) -> Result<()> {
+        dkim::set_active(self, id, active).await
+    }
+
+    async fn delete_dkim_key(&self, id: DkimKeyId) -> Result<()> {
+        dkim::delete(self, id).await
+    }
+
+    async fn ensure_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>> {
+        secret::ensure(self, name, candidate).await
     }
 }
 

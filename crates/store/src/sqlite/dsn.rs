@@ -1,12 +1,15 @@
 //! DSN requests (RFC 3461): the notifications deliveries still owe their senders, kept for
-//! the outbound queue. Written only by [`super::message::deliver`], in the transaction of
-//! the messages they are about; read oldest first and deleted by the queue.
+//! the outbound queue. Written only by [`super::message::accept`], in the transaction of
+//! the messages they are about; read oldest first, and deleted or replaced by their
+//! queued notification ([`replace`]) by the queue.
 
 use mailstead_types::DsnRequestId;
 use rusqlite::{Connection, Row};
 
-use super::{col, execute, query_all};
-use crate::model::{DsnAction, DsnRequest, DsnRet, NewDsnRequest, OriginalRecipient};
+use super::{col, execute, query_all, queue};
+use crate::model::{
+    DsnAction, DsnRequest, DsnRet, NewDsnRequest, NewQueuedMessage, OriginalRecipient,
+};
 use crate::{Result, StoreError};
 
 const COLUMNS: &str =
@@ -71,4 +74,22 @@ pub(super) fn delete(conn: &Connection, id: DsnRequestId) -> Result<()> {
         0 => Err(StoreError::NotFound(format!("DSN request {id}"))),
         _ => Ok(()),
     }
+}
+
+/// Deletes a request and queues its notification, `notice`, inside the caller's
+/// transaction; `NotFound` if the request is gone, then nothing is queued (the job's
+/// savepoint rollback undoes a failed insert, so it is all or nothing).
+pub(super) fn replace(
+    conn: &Connection,
+    id: DsnRequestId,
+    notice: Option<&NewQueuedMessage>,
+) -> Result<()> {
+    if let Some(notice) = notice {
+        notice.check()?;
+    }
+    delete(conn, id)?;
+    if let Some(notice) = notice {
+        queue::insert(conn, notice)?;
+    }
+    Ok(())
 }

@@ -23,13 +23,15 @@
 
 use std::collections::BTreeSet;
 
-use mailstead_types::{AccountId, BlobId, MailboxId, MessageId, ModSeq, Uid};
+use mailstead_types::{AccountId, BlobId, MailboxId, MessageId, ModSeq, QueueId, Uid};
 use rusqlite::{Connection, Row};
 
-use super::{col, col_u64, dsn, execute, mailbox, query_all, query_opt, query_u64, to_sql_i64};
+use super::{
+    col, col_u64, dsn, execute, mailbox, query_all, query_opt, query_u64, queue, to_sql_i64,
+};
 use crate::model::{
     Change, ChangeKind, FlagOp, Flags, Mailbox, MailboxCounts, Message, MessageIndex,
-    NewDsnRequest, NewMessage, without_nul,
+    NewDsnRequest, NewMessage, NewQueuedMessage, without_nul,
 };
 use crate::{Result, StoreError};
 
@@ -171,24 +173,31 @@ pub(super) fn append(conn: &Connection, mailbox: MailboxId, new: &NewMessage) ->
     })
 }
 
-/// Local delivery (`MetaStore::deliver`): stores the DSN requests, then appends one
-/// message to each target mailbox, in the order given, with [`append`] each (a mailbox
-/// named twice gets two messages with ascending UIDs); the same order as the PostgreSQL
-/// backend. The caller's transaction makes it all or nothing: the first error (an invalid
-/// request, a missing mailbox...) is returned and the job's savepoint rollback undoes
-/// everything before it.
-pub(super) fn deliver(
+/// Accepting a message (`MetaStore::accept`): stores the DSN requests, queues the
+/// messages for other servers, then appends one message to each target mailbox, in the
+/// order given, with [`append`] each (a mailbox named twice gets two messages with
+/// ascending UIDs); the same order as the PostgreSQL backend. The caller's transaction
+/// (one write job: one savepoint of a group commit) makes it all or nothing: the first
+/// error (an invalid request or queued message, a missing mailbox...) is returned and the
+/// job's savepoint rollback undoes everything before it.
+pub(super) fn accept(
     conn: &Connection,
     targets: &[(MailboxId, NewMessage)],
     requests: &[NewDsnRequest],
-) -> Result<Vec<Message>> {
+    queued: &[NewQueuedMessage],
+) -> Result<(Vec<Message>, Vec<QueueId>)> {
     for request in requests {
         dsn::insert(conn, request)?;
     }
-    targets
+    let ids = queued
+        .iter()
+        .map(|new| queue::insert(conn, new))
+        .collect::<Result<Vec<_>>>()?;
+    let appended = targets
         .iter()
         .map(|(mailbox, new)| append(conn, *mailbox, new))
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok((appended, ids))
 }
 
 /// Messages of a mailbox in ascending UID order.

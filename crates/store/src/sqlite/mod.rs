@@ -3,9 +3,10 @@
 //! Module map, the same file names as `postgres/` so the two can be read side by side:
 //! `domain` (domains, alternative names), `account` (accounts, manager rights, app
 //! passwords), `alias`, `mailbox`, `message` (append, delivery, flags, expunge, change
-//! log), `dsn` (DSN requests owed by deliveries). Each holds free functions over a
-//! `&rusqlite::Connection`; this file holds the connections, start-up migration, the row
-//! helpers and the trait impl, which only delegates.
+//! log), `dsn` (DSN requests owed by deliveries), `queue` (the outbound queue: messages,
+//! recipients, leases), `dkim` (DKIM signing keys), `secret` (server secrets). Each holds
+//! free functions over a `&rusqlite::Connection`; this file holds the connections,
+//! start-up migration, the row helpers and the trait impl, which only delegates.
 //!
 //! # Connections and concurrency
 //!
@@ -35,7 +36,9 @@
 //!   expunge, copy/move, rename, delete) names them from its result, and the writer thread
 //!   announces them on the store's [`Notifier`] after its group's `COMMIT` succeeded and
 //!   before the caller is answered; never from inside the savepoint, and never for a job
-//!   that failed or a group whose commit failed. See `write_and_notify`.
+//!   that failed or a group whose commit failed. See `write_and_notify`. Writes that queue
+//!   something (an acceptance with queued messages, an attempt's notices, a retry, a DSN
+//!   request replaced by its notice) wake the outbound queue the same way (`write_then`).
 //!
 //! # Durability
 //!
@@ -54,10 +57,13 @@
 
 mod account;
 mod alias;
+mod dkim;
 mod domain;
 mod dsn;
 mod mailbox;
 mod message;
+mod queue;
+mod secret;
 
 use std::fmt;
 use std::panic::AssertUnwindSafe;
@@ -68,8 +74,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use mailstead_types::{
-    AccountId, Address, AliasId, AppPasswordId, BlobId, DomainId, DsnRequestId, MailboxId, ModSeq,
-    Uid,
+    AccountId, Address, AliasId, AppPasswordId, BlobId, DkimKeyId, DomainId, DsnRequestId,
+    MailboxId, ModSeq, QueueId, Uid,
 };
 use rusqlite::types::FromSql;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, Row, TransactionBehavior};
@@ -204,12 +210,26 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
         C: FnOnce(&T) -> Vec<MailboxId> + Send + 'static,
     {
-        let notifier = self.notifier.clone();
-        let on_commit = Box::new(move |value: &T| {
+        self.write_then(f, move |notifier, value| {
             for mailbox in changed(value) {
                 notifier.notify(mailbox);
             }
-        });
+        })
+        .await
+    }
+
+    /// [`SqliteStore::write`] with `announce` run on the [`Notifier`] and the job's value
+    /// on the writer thread, once the job's group has committed and only if the job
+    /// succeeded, before the caller is answered: what [`SqliteStore::write_and_notify`]
+    /// does for mailboxes, open to other announcements (waking the outbound queue).
+    async fn write_then<T, F, A>(&self, f: F, announce: A) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        A: FnOnce(&Notifier, &T) + Send + 'static,
+    {
+        let notifier = self.notifier.clone();
+        let on_commit = Box::new(move |value: &T| announce(&notifier, value));
         self.submit(Job::boxed_with(f, Some(on_commit))).await
     }
 
@@ -997,22 +1017,31 @@ impl MetaStore for SqliteStore {
         .await
     }
 
-    async fn deliver(
+    async fn accept(
         &self,
         targets: &[(MailboxId, NewMessage)],
         dsn: &[NewDsnRequest],
-    ) -> Result<Vec<Message>> {
-        if targets.is_empty() && dsn.is_empty() {
-            return Ok(Vec::new());
+        queue: &[NewQueuedMessage],
+    ) -> Result<(Vec<Message>, Vec<QueueId>)> {
+        if targets.is_empty() && dsn.is_empty() && queue.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
         }
         // One write job: one savepoint in the group-commit transaction, all or nothing.
-        let (targets, dsn) = (targets.to_vec(), dsn.to_vec());
+        let (targets, dsn, queue) = (targets.to_vec(), dsn.to_vec(), queue.to_vec());
         let mut changed: Vec<MailboxId> = targets.iter().map(|(mailbox, _)| *mailbox).collect();
         changed.sort_unstable_by_key(|m| m.0);
         changed.dedup();
-        self.write_and_notify(
-            move |c| message::deliver(c, &targets, &dsn),
-            move |_| changed,
+        let queued = !queue.is_empty();
+        self.write_then(
+            move |c| message::accept(c, &targets, &dsn, &queue),
+            move |notifier, _| {
+                for mailbox in changed {
+                    notifier.notify(mailbox);
+                }
+                if queued {
+                    notifier.notify_queue();
+                }
+            },
         )
         .await
     }
@@ -1131,6 +1160,113 @@ impl MetaStore for SqliteStore {
 
     async fn delete_dsn_request(&self, id: DsnRequestId) -> Result<()> {
         self.write(move |c| dsn::delete(c, id)).await
+    }
+
+    async fn queue_lease(
+        &self,
+        now: UnixTime,
+        lease_secs: i64,
+        limit: u32,
+    ) -> Result<Vec<QueuedMessage>> {
+        self.write(move |c| queue::lease(c, now, lease_secs, limit))
+            .await
+    }
+
+    async fn queue_complete(
+        &self,
+        id: QueueId,
+        updates: &[RecipientUpdate],
+        notices: &[NewQueuedMessage],
+    ) -> Result<bool> {
+        let (updates, notices) = (updates.to_vec(), notices.to_vec());
+        let queued = !notices.is_empty();
+        self.write_then(
+            move |c| queue::complete(c, id, &updates, &notices),
+            move |notifier, _| {
+                if queued {
+                    notifier.notify_queue();
+                }
+            },
+        )
+        .await
+    }
+
+    async fn queue_next_due(&self) -> Result<Option<UnixTime>> {
+        self.read(queue::next_due).await
+    }
+
+    async fn queue_list(&self) -> Result<Vec<QueuedMessage>> {
+        self.read(queue::list).await
+    }
+
+    async fn queue_message(&self, id: QueueId) -> Result<Option<QueuedMessage>> {
+        self.read(move |c| queue::by_id(c, id)).await
+    }
+
+    async fn queue_retry(&self, id: Option<QueueId>, now: UnixTime) -> Result<u64> {
+        self.write_then(
+            move |c| queue::retry(c, id, now),
+            |notifier, changed| {
+                if *changed > 0 {
+                    notifier.notify_queue();
+                }
+            },
+        )
+        .await
+    }
+
+    async fn queue_delete(&self, id: QueueId) -> Result<()> {
+        self.write(move |c| queue::delete(c, id)).await
+    }
+
+    async fn queue_stats(&self) -> Result<QueueStats> {
+        self.read(queue::stats).await
+    }
+
+    async fn replace_dsn_request(
+        &self,
+        id: DsnRequestId,
+        notice: Option<&NewQueuedMessage>,
+    ) -> Result<()> {
+        let notice = notice.cloned();
+        let queued = notice.is_some();
+        self.write_then(
+            move |c| dsn::replace(c, id, notice.as_ref()),
+            move |notifier, _| {
+                if queued {
+                    notifier.notify_queue();
+                }
+            },
+        )
+        .await
+    }
+
+    async fn create_dkim_key(&self, new: &NewDkimKey) -> Result<DkimKey> {
+        let new = new.clone();
+        self.write(move |c| dkim::create(c, &new)).await
+    }
+
+    async fn dkim_keys(&self, domain: DomainId) -> Result<Vec<DkimKey>> {
+        self.read(move |c| dkim::list(c, domain)).await
+    }
+
+    async fn set_dkim_key_active(&self, id: DkimKeyId, active: bool) -> Result<()> {
+        self.write(move |c| dkim::set_active(c, id, active)).await
+    }
+
+    async fn delete_dkim_key(&self, id: DkimKeyId) -> Result<()> {
+        self.write(move |c| dkim::delete(c, id)).await
+    }
+
+    async fn ensure_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>> {
+        // Read first: once stored (the usual case), no write transaction is needed.
+        let key = name.to_owned();
+        if let Some(value) = self.read(move |c| secret::get(c, &key)).await? {
+            return Ok(value);
+        }
+        let (name, candidate) = (name.to_owned(), candidate.to_vec());
+        self.write(move |c| secret::ensure(c, &name, &candidate))
+            .await
     }
 }
 

@@ -25,12 +25,14 @@
 //! `alias`, `mailbox`, `message` (append, flags, expunge, changes, usage, ranges, STATUS
 //! counts, concurrency), `copy` (COPY and MOVE), `index` (message index: summaries,
 //! search), `notify` (change notification), `dsn` (DSN requests stored by delivery),
-//! `blob`.
+//! `queue` (the outbound queue: accept, lease, complete, retry, wake-ups), `dkim` (DKIM
+//! keys), `secret` (server secrets), `blob`.
 
 pub mod account;
 pub mod alias;
 pub mod blob;
 pub mod copy;
+pub mod dkim;
 pub mod domain;
 pub mod dsn;
 pub mod health;
@@ -38,6 +40,8 @@ pub mod index;
 pub mod mailbox;
 pub mod message;
 pub mod notify;
+pub mod queue;
+pub mod secret;
 
 use std::any::Any;
 use std::future::Future;
@@ -157,6 +161,27 @@ macro_rules! meta_conformance_tests {
             dsn::deliver_stores_requests_without_targets,
             dsn::dsn_request_is_deleted,
             dsn::deliver_is_atomic_with_its_dsn_requests,
+            queue::accept_delivers_locally_and_queues_atomically,
+            queue::accept_refuses_queued_messages_no_backend_can_store,
+            queue::lease_takes_due_messages_most_overdue_first,
+            queue::leased_messages_are_not_leased_again_until_the_lease_expires,
+            queue::concurrent_leases_never_return_the_same_message,
+            queue::queue_complete_records_attempts_and_removes_finished_messages,
+            queue::queue_complete_with_a_foreign_recipient_writes_nothing,
+            queue::queue_complete_of_a_deleted_message_is_not_found,
+            queue::queue_next_due_follows_pending_attempts_and_leases,
+            queue::queue_retry_makes_pending_recipients_due,
+            queue::queue_delete_and_stats,
+            queue::replace_dsn_request_queues_its_notice,
+            queue::submitter_removal_keeps_the_queued_message,
+            queue::queue_is_woken_by_commits_that_queue_something,
+            dkim::dkim_keys_are_created_active_and_listed_by_domain,
+            dkim::dkim_key_conflicts_and_invalid_keys_are_refused,
+            dkim::dkim_key_is_deactivated_and_deleted,
+            dkim::deleting_a_domain_removes_its_dkim_keys,
+            secret::ensure_secret_keeps_the_first_value,
+            secret::concurrent_ensure_secret_agrees_on_one_value,
+            secret::ensure_secret_refuses_unstorable_names,
         );
     };
 }

@@ -1,0 +1,191 @@
+//! Accepting a message: the blob, the IMAP index, the local copies, the success DSNs they
+//! owe and the queued copies for other servers.
+//!
+//! Order (design invariant 1): the blob is written and fsynced first; then local rows, DSN
+//! requests and queue rows are committed in ONE transaction
+//! ([`mailstead_store::MetaStore::accept`]); only then does the session answer `250`. A
+//! crash before the commit leaves at most an unreferenced blob, never a row without its
+//! blob or an acknowledged message without its rows.
+
+use std::sync::Arc;
+
+use mailstead_store::model::{
+    DsnAction, Flags, MessageIndex, NewDsnRequest, NewMessage, NewQueuedMessage, NotifyFlags,
+    OriginalRecipient, unix_now,
+};
+use mailstead_types::{AccountId, MailboxId};
+
+use crate::{Accepted, Incoming, Queue, QueueError, RemoteRecipient};
+
+/// A local recipient address with the accounts it reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalRecipient {
+    /// The address as accepted (the DSN's Final-Recipient).
+    pub address: String,
+    /// The accounts it resolved to (one for an account, several for an alias).
+    pub accounts: Vec<AccountId>,
+    /// `NOTIFY=`: with SUCCESS, a "delivered" DSN is owed (RFC 3461 §6.2.2).
+    pub notify: NotifyFlags,
+    /// `ORCPT=`.
+    pub original_recipient: Option<OriginalRecipient>,
+}
+
+/// The queue id shown in replies and logs: 16 hex digits.
+pub(crate) fn new_id() -> String {
+    format!("{:016X}", rand::random::<u64>())
+}
+
+/// Whether a NUL-free text can be stored; xtext can carry a NUL (`+00`), which the store
+/// refuses (a PostgreSQL `TEXT` cannot hold one). Such an optional value is dropped
+/// rather than failing the whole message.
+fn storable(value: &str) -> bool {
+    !value.contains('\0')
+}
+
+fn clean_orcpt(o: &Option<OriginalRecipient>) -> Option<OriginalRecipient> {
+    o.as_ref()
+        .filter(|o| storable(&o.address) && storable(&o.addr_type))
+        .cloned()
+}
+
+pub(crate) async fn accept(queue: &Queue, incoming: Incoming) -> Result<Accepted, QueueError> {
+    let id = new_id();
+    let stores = &queue.stores;
+    let message = Arc::new(incoming.message);
+    // The IMAP index is computed while the blob is written, and committed with the rows,
+    // so IMAP never reads the blob for ENVELOPE, BODYSTRUCTURE or SEARCH.
+    let indexing = if incoming.local.is_empty() {
+        None
+    } else {
+        let for_index = message.clone();
+        Some(tokio::task::spawn_blocking(move || {
+            let indexed = mailstead_message::index(&for_index);
+            Arc::new(MessageIndex {
+                summary: indexed.summary.to_stored(),
+                header_text: indexed.header_text,
+                body_text: indexed.body_text,
+            })
+        }))
+    };
+    let blob_id = stores.blobs.put(&message).await?;
+    // A panic in the parser loses only the index (IMAP indexes the message later).
+    let index = match indexing {
+        Some(task) => task.await.ok(),
+        None => None,
+    };
+    let now = unix_now();
+    let meta = &stores.meta;
+
+    let mut accounts: Vec<AccountId> = Vec::new();
+    for r in &incoming.local {
+        for a in &r.accounts {
+            if !accounts.contains(a) {
+                accounts.push(*a);
+            }
+        }
+    }
+    let mut targets: Vec<(MailboxId, NewMessage)> = Vec::with_capacity(accounts.len());
+    for account in accounts {
+        let inbox = match meta.mailbox(account, "INBOX").await? {
+            Some(m) => m,
+            // INBOX cannot be deleted over IMAP, but a store edited by hand may lack it.
+            None => meta.create_mailbox(account, "INBOX", None).await?,
+        };
+        targets.push((
+            inbox.id,
+            NewMessage {
+                blob_id,
+                size: message.len() as u64,
+                internal_date: now,
+                flags: Flags::EMPTY,
+                keywords: Vec::new(),
+                index: index.clone(),
+            },
+        ));
+    }
+
+    let envid = incoming.envid.clone().filter(|e| storable(e));
+    let mail_from = if storable(&incoming.mail_from) {
+        incoming.mail_from.clone()
+    } else {
+        String::new()
+    };
+    // RFC 3461 §6.2.2: local delivery owes only "delivered" notices, for NOTIFY=SUCCESS;
+    // never to the null reverse path (§6.2, RFC 5321 §4.5.5).
+    let dsn: Vec<NewDsnRequest> = if mail_from.is_empty() {
+        Vec::new()
+    } else {
+        incoming
+            .local
+            .iter()
+            .filter(|r| r.notify.wants_success() && storable(&r.address))
+            .map(|r| NewDsnRequest {
+                blob_id,
+                mail_from: mail_from.clone(),
+                envid: envid.clone(),
+                ret: incoming.ret,
+                recipient: r.address.clone(),
+                original_recipient: clean_orcpt(&r.original_recipient),
+                action: if r.accounts.len() > 1 {
+                    DsnAction::Expanded
+                } else {
+                    DsnAction::Delivered
+                },
+                created_at: now,
+            })
+            .collect()
+    };
+
+    let body_8bit = incoming.body_8bit || message.iter().any(|b| *b >= 0x80);
+    let queued_message = |from: String, rcpts: &[RemoteRecipient]| NewQueuedMessage {
+        blob_id,
+        size: message.len() as u64,
+        mail_from: from,
+        envid: envid.clone(),
+        ret: incoming.ret,
+        body_8bit,
+        smtputf8: incoming.smtputf8,
+        requiretls: incoming.requiretls,
+        submitter: incoming.submitter,
+        created_at: now,
+        next_attempt: now,
+        recipients: rcpts
+            .iter()
+            .filter(|r| storable(&r.address))
+            .map(|r| mailstead_store::model::NewQueuedRecipient {
+                address: r.address.clone(),
+                original_recipient: clean_orcpt(&r.original_recipient),
+                notify: r.notify,
+            })
+            .collect(),
+    };
+    let mut queue_rows = Vec::new();
+    if !incoming.remote.is_empty() {
+        queue_rows.push(queued_message(mail_from.clone(), &incoming.remote));
+    }
+    if !incoming.forwarded.is_empty() {
+        // Forwarded copies leave with our SRS address as sender, so that SPF passes at
+        // the destination and a bounce comes back to us to be sent on.
+        let day = (now.max(0) as u64) / 86_400;
+        let srs_from = queue.srs.forward(&mail_from, day);
+        queue_rows.push(queued_message(srs_from, &incoming.forwarded));
+    }
+    queue_rows.retain(|m| !m.recipients.is_empty());
+
+    let (delivered, _) = meta.accept(&targets, &dsn, &queue_rows).await?;
+    let queued: usize = queue_rows.iter().map(|m| m.recipients.len()).sum();
+    tracing::info!(
+        msg_id = %id,
+        from = %format!("<{}>", incoming.mail_from),
+        local = delivered.len(),
+        queued,
+        dsn_requests = dsn.len(),
+        size = message.len(),
+        "accepted"
+    );
+    Ok(Accepted {
+        id,
+        delivered: delivered.len(),
+        queued,
+    })
+}

@@ -173,6 +173,11 @@ pub(crate) async fn accept(queue: &Queue, incoming: Incoming) -> Result<Accepted
     queue_rows.retain(|m| !m.recipients.is_empty());
 
     let (delivered, _) = meta.accept(&targets, &dsn, &queue_rows).await?;
+    if !dsn.is_empty() {
+        // The worker turns the requests into reports; wake it (queued rows wake it in
+        // the store already).
+        meta.notifier().notify_queue();
+    }
     let queued: usize = queue_rows.iter().map(|m| m.recipients.len()).sum();
     tracing::info!(
         msg_id = %id,

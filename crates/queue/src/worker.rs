@@ -7,7 +7,7 @@
 //! (Postfix's connection cache does the same). Reused sessions that turn out to be dead
 //! are replaced by a fresh connection once, without counting as an attempt.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,7 +18,7 @@ use mailstead_store::model::{
     DsnAction, DsnRequest, NewQueuedMessage, NewQueuedRecipient, NotifyFlags, QueuedMessage,
     QueuedRecipient, RecipientStatus, RecipientUpdate, UnixTime, unix_now,
 };
-use mailstead_types::QueueRecipientId;
+use mailstead_types::{QueueId, QueueRecipientId};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
@@ -38,11 +38,18 @@ pub(crate) struct WorkerState {
     per_domain: Mutex<HashMap<String, Arc<Semaphore>>>,
     max_per_domain: usize,
     pool: Mutex<HashMap<PoolKey, Vec<Pooled>>>,
+    /// Messages being delivered by this worker. A delivery can outlast its lease (a
+    /// large message to a slow server); the lease is then taken again by this very
+    /// worker, which must not start a second, parallel delivery of the same message.
+    in_flight: Mutex<HashSet<QueueId>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct PoolKey {
     addr: SocketAddr,
+    /// The name the session was opened for: a verified session's certificate was checked
+    /// for this name only, so it must not carry mail for another name on the same address.
+    host: String,
     policy: TlsPolicyKey,
     authenticated: bool,
 }
@@ -77,6 +84,22 @@ impl WorkerState {
             per_domain: Mutex::new(HashMap::new()),
             max_per_domain: config.max_per_domain.max(1),
             pool: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Marks `id` as being delivered; false when it is already.
+    fn start_delivery(&self, id: QueueId) -> bool {
+        match self.in_flight.lock() {
+            Ok(mut set) => set.insert(id),
+            // A poisoned set only loses the duplicate check.
+            Err(_) => true,
+        }
+    }
+
+    fn end_delivery(&self, id: QueueId) {
+        if let Ok(mut set) = self.in_flight.lock() {
+            set.remove(&id);
         }
     }
 
@@ -158,9 +181,12 @@ pub(crate) async fn run(queue: Arc<Queue>, mut shutdown: watch::Receiver<bool>) 
         if *shutdown.borrow() {
             break;
         }
+        // Stored "delivered" requests are converted at every pass (one cheap query; a
+        // local delivery that owes one wakes the worker), idle connections closed at most
+        // once a second.
+        convert_dsn_requests(&queue).await;
         if last_dsn_pass.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
             last_dsn_pass = Some(Instant::now());
-            convert_dsn_requests(&queue).await;
             queue.worker.close_idle();
         }
         let free = queue.worker.slots.available_permits();
@@ -175,12 +201,19 @@ pub(crate) async fn run(queue: Arc<Queue>, mut shutdown: watch::Receiver<bool>) 
                 Ok(messages) => {
                     leased = messages.len();
                     for message in messages {
+                        if !queue.worker.start_delivery(message.id) {
+                            // Still being delivered here: leasing it again only renewed
+                            // the lease (the delivery's outcome clears it).
+                            continue;
+                        }
+                        let guard = InFlight(queue.clone(), message.id);
                         let Ok(permit) = queue.worker.slots.clone().acquire_owned().await else {
                             break;
                         };
                         let q = queue.clone();
                         tasks.spawn(async move {
                             let _permit = permit;
+                            let _guard = guard;
                             deliver_message(&q, message).await;
                         });
                     }
@@ -218,6 +251,15 @@ pub(crate) async fn run(queue: Arc<Queue>, mut shutdown: watch::Receiver<bool>) 
     while tasks.join_next().await.is_some() {}
     queue.worker.close_all();
     tracing::info!("outbound queue stopped");
+}
+
+/// Ends a message's [`WorkerState::start_delivery`] when its task ends, however it ends.
+struct InFlight(Arc<Queue>, QueueId);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.worker.end_delivery(self.1);
+    }
 }
 
 /// What happened to one recipient in one attempt.
@@ -450,6 +492,7 @@ async fn deliver_domain(
         let policy = policy_for(queue, message, &domain, hop);
         let key = PoolKey {
             addr: hop.addr,
+            host: hop.host.clone(),
             policy: policy.into(),
             authenticated: hop.smarthost.as_ref().is_some_and(|s| s.username.is_some()),
         };
@@ -563,6 +606,10 @@ fn permanent_status(e: &ClientError) -> String {
         ClientError::Refused { reply, .. } => status_of(reply),
         // RFC 8689 §5: REQUIRETLS not supported / TLS not possible.
         ClientError::Unsupported("REQUIRETLS") => "5.7.30".into(),
+        // RFC 3463 §3.7: X.6.3 conversion required but not supported (an 8-bit message
+        // to a server without 8BITMIME, which we do not downgrade). Was 5.6.7, the
+        // SMTPUTF8 code ("non-ASCII addresses not permitted", RFC 6531).
+        ClientError::Unsupported("8BITMIME") => "5.6.3".into(),
         ClientError::Unsupported(_) => "5.6.7".into(),
         _ => "5.0.0".into(),
     }

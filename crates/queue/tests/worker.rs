@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use mailstead_dns::MockResolver;
 use mailstead_queue::{Queue, Smarthost, SmarthostTls};
-use mailstead_store::model::{NotifyFlags, RecipientStatus, unix_now};
+use mailstead_store::model::{DsnRet, NotifyFlags, OriginalRecipient, RecipientStatus, unix_now};
 use support::{
     ALICE, BOB, Env, FakeMx, Script, Worker, certificate, eventually, lo, local, message, remote,
 };
@@ -26,7 +26,11 @@ async fn after_attempts(env: &Env, n: u32) -> mailstead_store::model::QueuedReci
 /// The RCPT lines for `address` the server saw.
 fn rcpts_for(mx: &FakeMx, address: &str) -> usize {
     let needle = format!("<{address}>");
-    mx.log().rcpts.iter().filter(|l| l.contains(&needle)).count()
+    mx.log()
+        .rcpts
+        .iter()
+        .filter(|l| l.contains(&needle))
+        .count()
 }
 
 // --- routing -----------------------------------------------------------------------------
@@ -37,11 +41,16 @@ async fn an_mx_host_refusing_connections_is_skipped_for_the_next_preference() {
     let mx = FakeMx::start(&[], Script::default()).await;
     // 127.0.0.9: nobody listens on the port there, the connection is refused.
     let dns = MockResolver::new()
-        .mx("remote.test", &[(20, "mx2.remote.test"), (10, "mx1.remote.test")])
+        .mx(
+            "remote.test",
+            &[(20, "mx2.remote.test"), (10, "mx1.remote.test")],
+        )
         .ip("mx1.remote.test", &[lo(9)])
         .ip("mx2.remote.test", &[lo(2)]);
     let worker = env.start(env.config(mx.port), dns).await;
-    worker.accept(message(ALICE, &["x@remote.test"], "m1")).await;
+    worker
+        .accept(message(ALICE, &["x@remote.test"], "m1"))
+        .await;
 
     let t = mx.wait_transactions(1).await;
     assert_eq!(t[0].ip, lo(2));
@@ -56,7 +65,10 @@ async fn the_preferred_mx_host_is_used_when_it_answers() {
     let env = Env::new().await;
     let mx = FakeMx::start(&[3], Script::default()).await;
     let dns = MockResolver::new()
-        .mx("remote.test", &[(20, "mx2.remote.test"), (10, "mx1.remote.test")])
+        .mx(
+            "remote.test",
+            &[(20, "mx2.remote.test"), (10, "mx1.remote.test")],
+        )
         .ip("mx1.remote.test", &[lo(3)])
         .ip("mx2.remote.test", &[lo(2)]);
     let worker = env.start(env.config(mx.port), dns).await;
@@ -78,7 +90,9 @@ async fn a_domain_without_mx_is_delivered_to_its_address_record() {
     let mx = FakeMx::start(&[], Script::default()).await;
     let dns = MockResolver::new().ip("implicit.test", &[lo(2)]);
     let worker = env.start(env.config(mx.port), dns).await;
-    worker.accept(message(ALICE, &["x@implicit.test"], "m")).await;
+    worker
+        .accept(message(ALICE, &["x@implicit.test"], "m"))
+        .await;
     let t = mx.wait_transactions(1).await;
     assert_eq!(t[0].rcpts, vec!["RCPT TO:<x@implicit.test>"]);
     env.wait_queue_empty().await;
@@ -103,6 +117,7 @@ async fn null_mx_fails_at_once_with_a_dsn_in_the_local_senders_inbox() {
         dsn.message_fields["reporting-mta"].ends_with(support::HOSTNAME),
         "{dsn:#?}"
     );
+    assert_eq!(dsn.returned.as_deref(), Some("message/rfc822"));
     worker.stop().await;
 }
 
@@ -126,7 +141,10 @@ async fn a_temporary_dns_failure_keeps_the_recipient_pending() {
     worker.accept(message(ALICE, &["x@flaky.test"], "m")).await;
     let r = after_attempts(&env, 1).await;
     assert_eq!(r.status, RecipientStatus::Pending);
-    assert!(r.last_error.as_deref().unwrap_or("").contains("SERVFAIL"), "{r:?}");
+    assert!(
+        r.last_error.as_deref().unwrap_or("").contains("SERVFAIL"),
+        "{r:?}"
+    );
     assert!(env.inbox(env.alice).await.is_empty());
     worker.stop().await;
 }
@@ -215,7 +233,10 @@ async fn a_451_is_retried_and_delivered_without_a_dsn() {
     assert_eq!(r.status, RecipientStatus::Pending);
     assert_eq!(r.attempts, 1);
     let error = r.last_error.clone().unwrap_or_default();
-    assert!(error.contains("451") && error.contains("try again later"), "{error}");
+    assert!(
+        error.contains("451") && error.contains("try again later"),
+        "{error}"
+    );
     assert!(r.next_attempt > r.last_attempt.unwrap_or(0), "{r:?}");
 
     mx.wait_transactions(1).await;
@@ -240,13 +261,18 @@ async fn a_refused_recipient_is_bounced_alone_with_the_remote_reply() {
         .mx("remote.test", &[(10, "mx.remote.test")])
         .ip("mx.remote.test", &[lo(2)]);
     let worker = env.start(env.config(mx.port), dns).await;
-    worker
-        .accept(message(
-            ALICE,
-            &["nobody@remote.test", "somebody@remote.test"],
-            "bounce-me",
-        ))
-        .await;
+    let mut m = message(
+        ALICE,
+        &["nobody@remote.test", "somebody@remote.test"],
+        "bounce-me",
+    );
+    m.envid = Some("envelope-1".into());
+    m.ret = Some(DsnRet::Hdrs);
+    m.remote[0].original_recipient = Some(OriginalRecipient {
+        addr_type: "rfc822".into(),
+        address: "Nobody@Remote.Test".into(),
+    });
+    worker.accept(m).await;
 
     let t = mx.wait_transactions(1).await;
     assert_eq!(t.len(), 1);
@@ -258,20 +284,30 @@ async fn a_refused_recipient_is_bounced_alone_with_the_remote_reply() {
     assert_eq!(dsn.field("status"), "5.1.1");
     let diagnostic = dsn.field("diagnostic-code");
     assert!(
-        diagnostic.starts_with("smtp;") && diagnostic.contains("550 5.1.1") && diagnostic.contains("no such user"),
+        diagnostic.starts_with("smtp;")
+            && diagnostic.contains("550 5.1.1")
+            && diagnostic.contains("no such user"),
         "{diagnostic}"
     );
     assert!(dsn.field("remote-mta").contains("fake.test"), "{dsn:#?}");
     assert!(!dsn.text.is_empty());
     assert!(!format!("{dsn:?}").contains("somebody@"), "{dsn:#?}");
+    assert!(dsn.subject.contains("Undelivered"), "{dsn:#?}");
+    assert_eq!(dsn.message_fields["original-envelope-id"], "envelope-1");
+    assert!(
+        dsn.field("original-recipient")
+            .ends_with("Nobody@Remote.Test"),
+        "{dsn:#?}"
+    );
+    // RET=HDRS: the header of the original only.
+    assert_eq!(dsn.returned.as_deref(), Some("text/rfc822-headers"));
     worker.stop().await;
 }
 
 #[tokio::test]
 async fn a_refused_data_fails_every_accepted_recipient() {
     let env = Env::new().await;
-    let mut script = Script::default();
-    script.data = std::sync::Arc::new(|_| "554 5.6.0 content rejected".into());
+    let script = Script::default().data(|_| "554 5.6.0 content rejected".into());
     let mx = FakeMx::start(&[], script).await;
     let dns = MockResolver::new().ip("remote.test", &[lo(2)]);
     let worker = env.start(env.config(mx.port), dns).await;
@@ -312,8 +348,13 @@ async fn a_failing_message_from_the_null_sender_causes_no_dsn_and_is_removed() {
     .await;
     let dns = MockResolver::new().ip("remote.test", &[lo(2)]);
     let worker = env.start(env.config(mx.port), dns).await;
-    worker.accept(message("", &["x@remote.test"], "bounce")).await;
-    eventually("the RCPT", async || (rcpts_for(&mx, "x@remote.test") > 0).then_some(())).await;
+    worker
+        .accept(message("", &["x@remote.test"], "bounce"))
+        .await;
+    eventually("the RCPT", async || {
+        (rcpts_for(&mx, "x@remote.test") > 0).then_some(())
+    })
+    .await;
     env.wait_queue_empty().await;
     assert_eq!(mx.log().mails, vec!["MAIL FROM:<>"]);
     assert!(env.inbox(env.alice).await.is_empty());
@@ -337,21 +378,23 @@ async fn a_recipient_still_deferred_when_the_time_is_up_fails_with_5_4_7() {
 
     let dsn = env.one_dsn_to_alice().await;
     assert!(unix_now() - started >= 2);
-    assert!(rcpts_for(&mx, "x@remote.test") >= 2, "retried before giving up");
+    assert!(
+        rcpts_for(&mx, "x@remote.test") >= 2,
+        "retried before giving up"
+    );
     assert_eq!(dsn.field("action"), "failed");
     assert_eq!(dsn.field("status"), "5.4.7");
-    assert!(dsn.field("diagnostic-code").contains("greylisted"), "{dsn:#?}");
+    assert!(
+        dsn.field("diagnostic-code").contains("greylisted"),
+        "{dsn:#?}"
+    );
     worker.stop().await;
 }
 
 #[tokio::test]
 async fn one_delay_notice_is_sent_however_many_retries_follow() {
     let env = Env::new().await;
-    let mx = FakeMx::start(
-        &[],
-        Script::default().rcpt(|_, _| "451 4.3.0 busy".into()),
-    )
-    .await;
+    let mx = FakeMx::start(&[], Script::default().rcpt(|_, _| "451 4.3.0 busy".into())).await;
     let dns = MockResolver::new().ip("remote.test", &[lo(2)]);
     let mut config = env.config(mx.port);
     config.delay_notice_after = Some(Duration::from_secs(1));
@@ -370,9 +413,17 @@ async fn one_delay_notice_is_sent_however_many_retries_follow() {
     let dsns = env.dsns(env.alice).await;
     assert_eq!(dsns.len(), 1, "{dsns:#?}");
     assert_eq!(dsns[0].field("action"), "delayed");
+    assert!(dsns[0].subject.contains("Delayed"), "{:#?}", dsns[0]);
     assert_eq!(dsns[0].field("status"), "4.3.0");
-    assert!(dsns[0].recipients[0].contains_key("will-retry-until"), "{:#?}", dsns[0]);
-    assert_eq!(env.queued().await[0].recipients[0].status, RecipientStatus::Pending);
+    assert!(
+        dsns[0].recipients[0].contains_key("will-retry-until"),
+        "{:#?}",
+        dsns[0]
+    );
+    assert_eq!(
+        env.queued().await[0].recipients[0].status,
+        RecipientStatus::Pending
+    );
     worker.stop().await;
 }
 
@@ -392,6 +443,7 @@ async fn notify_success_to_a_server_without_dsn_is_reported_as_relayed() {
     assert_eq!(t[0].rcpts, vec!["RCPT TO:<x@remote.test>"]);
     let dsn = env.one_dsn_to_alice().await;
     assert_eq!(dsn.field("action"), "relayed");
+    assert!(dsn.subject.contains("Successful"), "{dsn:#?}");
     assert_eq!(dsn.field("status"), "2.0.0");
     worker.stop().await;
 }
@@ -414,7 +466,10 @@ async fn notify_success_to_a_server_with_dsn_is_passed_on_and_not_reported() {
     worker.accept(m).await;
 
     let t = mx.wait_transactions(1).await;
-    assert_eq!(t[0].rcpts, vec!["RCPT TO:<x@remote.test> NOTIFY=SUCCESS,FAILURE"]);
+    assert_eq!(
+        t[0].rcpts,
+        vec!["RCPT TO:<x@remote.test> NOTIFY=SUCCESS,FAILURE"]
+    );
     env.wait_queue_empty().await;
     assert!(env.inbox(env.alice).await.is_empty(), "no DSN from us");
     worker.stop().await;
@@ -429,10 +484,7 @@ async fn notify_success_for_a_local_recipient_is_reported_as_delivered() {
     worker.accept(m).await;
     assert_eq!(env.inbox(env.bob).await.len(), 1);
 
-    let dsn = eventually("the success DSN", async || {
-        env.dsns(env.alice).await.pop()
-    })
-    .await;
+    let dsn = eventually("the success DSN", async || env.dsns(env.alice).await.pop()).await;
     assert_eq!(dsn.field("action"), "delivered");
     assert_eq!(dsn.field("status"), "2.0.0");
     assert_eq!(dsn.field("final-recipient"), format!("rfc822; {BOB}"));
@@ -456,12 +508,20 @@ async fn a_message_leased_by_a_dead_worker_is_delivered_only_after_the_lease_exp
         .unwrap();
     // A worker that dies holding a 2 s lease.
     let leased_at = Instant::now();
-    let leased = env.stores.meta.queue_lease(unix_now(), 2, 10).await.unwrap();
+    let leased = env
+        .stores
+        .meta
+        .queue_lease(unix_now(), 2, 10)
+        .await
+        .unwrap();
     assert_eq!(leased.len(), 1);
 
     let worker = Worker::start(queue);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(mx.log().connections.is_empty(), "delivered under a standing lease");
+    assert!(
+        mx.log().connections.is_empty(),
+        "delivered under a standing lease"
+    );
     mx.wait_transactions(1).await;
     assert!(leased_at.elapsed() >= Duration::from_secs(2));
     env.wait_queue_empty().await;
@@ -473,8 +533,7 @@ async fn a_message_leased_by_a_dead_worker_is_delivered_only_after_the_lease_exp
 /// `stop`, runs a new queue on the same store, and checks every message arrived.
 async fn restart_loses_nothing(crash: bool) {
     let env = Env::new().await;
-    let mut script = Script::default();
-    script.data_delay = Duration::from_millis(200);
+    let script = Script::default().data_delay(Duration::from_millis(200));
     let mx = FakeMx::start(&[], script).await;
     let dns = || MockResolver::new().ip("remote.test", &[lo(2)]);
     let mut config = env.config(mx.port);
@@ -486,7 +545,7 @@ async fn restart_loses_nothing(crash: bool) {
         queue
             .accept(message(ALICE, &["x@remote.test"], &format!("m{i}")))
             .await
-            .unwrap();
+            .expect("accept");
     }
     let first = Worker::start(queue);
     mx.wait_transactions(2).await;
@@ -507,7 +566,11 @@ async fn restart_loses_nothing(crash: bool) {
     let mut subjects: Vec<String> = mx.log().transactions.iter().map(|t| t.subject()).collect();
     subjects.sort();
     subjects.dedup();
-    assert_eq!(subjects.len(), n, "every message at least once: {subjects:?}");
+    assert_eq!(
+        subjects.len(),
+        n,
+        "every message at least once: {subjects:?}"
+    );
     second.stop().await;
 }
 
@@ -535,7 +598,10 @@ async fn a_tls_required_domain_is_not_delivered_in_plaintext() {
 
     let r = after_attempts(&env, 1).await;
     assert_eq!(r.status, RecipientStatus::Pending);
-    assert!(r.last_error.as_deref().unwrap_or("").contains("TLS"), "{r:?}");
+    assert!(
+        r.last_error.as_deref().unwrap_or("").contains("TLS"),
+        "{r:?}"
+    );
     let log = mx.log();
     assert!(!log.connections.is_empty());
     assert!(log.mails.is_empty(), "nothing sent in plaintext: {log:?}");
@@ -547,8 +613,7 @@ async fn a_tls_required_domain_is_not_delivered_in_plaintext() {
 async fn a_requiretls_message_to_a_server_without_requiretls_fails_with_5_7_30() {
     let env = Env::new().await;
     let (acceptor, pem) = certificate(&["mx.secure.test"]);
-    let mut script = Script::default();
-    script.tls = Some(acceptor);
+    let script = Script::default().tls(acceptor);
     let mx = FakeMx::start(&[], script).await;
     let dns = MockResolver::new()
         .mx("secure.test", &[(10, "mx.secure.test")])
@@ -571,14 +636,17 @@ async fn a_requiretls_message_to_a_server_without_requiretls_fails_with_5_7_30()
 async fn a_requiretls_message_goes_to_the_next_mx_host_when_the_first_lacks_requiretls() {
     let env = Env::new().await;
     let (acceptor, pem) = certificate(&["mx1.secure.test", "mx2.secure.test"]);
-    let mut without = Script::default();
-    without.tls = Some(acceptor.clone());
+    let without = Script::default().tls(acceptor.clone());
     let mx1 = FakeMx::start(&[], without).await;
-    let mut with = Script::default().caps(&["PIPELINING", "8BITMIME", "REQUIRETLS"]);
-    with.tls = Some(acceptor);
+    let with = Script::default()
+        .caps(&["PIPELINING", "8BITMIME", "REQUIRETLS"])
+        .tls(acceptor);
     let mx2 = FakeMx::start_on(mx1.port, &[3], with).await;
     let dns = MockResolver::new()
-        .mx("secure.test", &[(10, "mx1.secure.test"), (20, "mx2.secure.test")])
+        .mx(
+            "secure.test",
+            &[(10, "mx1.secure.test"), (20, "mx2.secure.test")],
+        )
         .ip("mx1.secure.test", &[lo(2)])
         .ip("mx2.secure.test", &[lo(3)]);
     let mut config = env.config(mx1.port);
@@ -642,7 +710,10 @@ async fn a_smarthost_takes_mail_for_every_domain_without_mx_lookup() {
         .flat_map(|t| t.rcpts.clone())
         .collect();
     rcpts.sort();
-    assert_eq!(rcpts, vec!["RCPT TO:<a@one.example>", "RCPT TO:<b@two.example>"]);
+    assert_eq!(
+        rcpts,
+        vec!["RCPT TO:<a@one.example>", "RCPT TO:<b@two.example>"]
+    );
     assert!(env.inbox(env.alice).await.is_empty());
     worker.stop().await;
 }
@@ -674,5 +745,102 @@ async fn messages_to_one_domain_reuse_connections() {
         "{} connections for {n} messages",
         log.connections.len()
     );
+    let mut used: Vec<usize> = log.transactions.iter().map(|t| t.connection).collect();
+    used.sort();
+    used.dedup();
+    assert!(used.len() < n, "{used:?}");
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_delivery_outlasting_its_lease_is_not_started_twice() {
+    let env = Env::new().await;
+    let script = Script::default().data_delay(Duration::from_secs(4));
+    let mx = FakeMx::start(&[], script).await;
+    let dns = MockResolver::new().ip("remote.test", &[lo(2)]);
+    let mut config = env.config(mx.port);
+    config.lease = Duration::from_secs(1);
+    let worker = env.start(config, dns).await;
+    worker
+        .accept(message(ALICE, &["x@remote.test"], "slow"))
+        .await;
+    env.wait_queue_empty().await;
+    let log = mx.log();
+    assert_eq!(log.mails.len(), 1, "one delivery only: {log:?}");
+    assert_eq!(log.transactions.len(), 1);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_pooled_connection_the_server_closed_is_replaced_without_a_retry_delay() {
+    let env = Env::new().await;
+    let script = Script::default().close_after_data();
+    let mx = FakeMx::start(&[], script).await;
+    let dns = MockResolver::new().ip("remote.test", &[lo(2)]);
+    let mut config = env.config(mx.port);
+    // A failed attempt would wait longer than the test does.
+    config.retry_initial = Duration::from_secs(60);
+    config.retry_max = Duration::from_secs(60);
+    let worker = env.start(config, dns).await;
+    worker
+        .accept(message(ALICE, &["x@remote.test"], "m1"))
+        .await;
+    mx.wait_transactions(1).await;
+    env.wait_queue_empty().await;
+    // The session of m1 went back to the pool, and the server has closed it.
+    worker
+        .accept(message(ALICE, &["x@remote.test"], "m2"))
+        .await;
+    let t = mx.wait_transactions(2).await;
+    assert_eq!(t[1].subject(), "m2");
+    assert_eq!(t[1].connection, 1, "a fresh connection");
+    env.wait_queue_empty().await;
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_dsn_to_a_remote_sender_goes_out_from_the_null_reverse_path() {
+    let env = Env::new().await;
+    let mx = FakeMx::start(
+        &[3],
+        Script::default().rcpt(|a, _| {
+            if a.ends_with("@refusing.test") {
+                "550 5.1.1 unknown".into()
+            } else {
+                "250 2.1.5 ok".into()
+            }
+        }),
+    )
+    .await;
+    let dns = MockResolver::new()
+        .ip("refusing.test", &[lo(2)])
+        .ip("sender.test", &[lo(3)]);
+    let worker = env.start(env.config(mx.port), dns).await;
+    worker
+        .accept(message("carol@sender.test", &["x@refusing.test"], "m"))
+        .await;
+    let t = mx.wait_transactions(1).await;
+    assert_eq!(t[0].ip, lo(3));
+    assert_eq!(t[0].mail, "MAIL FROM:<>");
+    assert_eq!(t[0].rcpts, vec!["RCPT TO:<carol@sender.test>"]);
+    let dsn = support::Dsn::parse(&t[0].data).expect("a DSN");
+    assert_eq!(dsn.field("status"), "5.1.1");
+    env.wait_queue_empty().await;
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn an_8bit_message_to_a_server_without_8bitmime_fails_with_5_6_3() {
+    let env = Env::new().await;
+    let mx = FakeMx::start(&[], Script::default().caps(&["PIPELINING"])).await;
+    let dns = MockResolver::new().ip("remote.test", &[lo(2)]);
+    let worker = env.start(env.config(mx.port), dns).await;
+    let mut m = message(ALICE, &["x@remote.test"], "m");
+    m.message = "Subject: m\r\n\r\nGrüße\r\n".as_bytes().to_vec();
+    worker.accept(m).await;
+    let dsn = env.one_dsn_to_alice().await;
+    assert_eq!(dsn.field("action"), "failed");
+    assert_eq!(dsn.field("status"), "5.6.3");
+    assert!(mx.log().mails.is_empty());
     worker.stop().await;
 }

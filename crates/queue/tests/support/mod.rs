@@ -3,7 +3,7 @@
 //! addresses, and a DSN reader.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -253,19 +253,25 @@ pub fn local(address: &str, account: AccountId, notify: NotifyFlags) -> LocalRec
 
 // --- fake SMTP servers ---------------------------------------------------------------
 
+/// The reply to `RCPT TO:<address>` seen `n` times before.
+pub type RcptReply = Arc<dyn Fn(&str, usize) -> String + Send + Sync>;
+
 /// How a fake server answers.
 #[derive(Clone)]
 pub struct Script {
     /// EHLO keywords (STARTTLS is added before TLS when `tls` is set).
     pub caps: Vec<&'static str>,
     /// The reply to `RCPT TO:<address>` seen `n` times before (by this server).
-    pub rcpt: Arc<dyn Fn(&str, usize) -> String + Send + Sync>,
+    pub rcpt: RcptReply,
     /// The reply after the data of the `n`-th DATA (from 0).
     pub data: Arc<dyn Fn(usize) -> String + Send + Sync>,
     /// Waits this long before the reply after the data.
     pub data_delay: Duration,
     /// Offers STARTTLS with this certificate.
     pub tls: Option<TlsAcceptor>,
+    /// Closes the connection after the reply to the data (as a server whose idle
+    /// timeout is shorter than the client's pool keeps connections).
+    pub close_after_data: bool,
 }
 
 impl Default for Script {
@@ -276,6 +282,7 @@ impl Default for Script {
             data: Arc::new(|_| "250 2.0.0 queued".into()),
             data_delay: Duration::ZERO,
             tls: None,
+            close_after_data: false,
         }
     }
 }
@@ -285,6 +292,38 @@ impl Script {
     pub fn rcpt(self, rcpt: impl Fn(&str, usize) -> String + Send + Sync + 'static) -> Self {
         Script {
             rcpt: Arc::new(rcpt),
+            ..self
+        }
+    }
+
+    /// Answers the `n`-th DATA (from 0) after the data with `data(n)`.
+    pub fn data(self, data: impl Fn(usize) -> String + Send + Sync + 'static) -> Self {
+        Script {
+            data: Arc::new(data),
+            ..self
+        }
+    }
+
+    /// Waits `delay` before the reply after the data.
+    pub fn data_delay(self, delay: Duration) -> Self {
+        Script {
+            data_delay: delay,
+            ..self
+        }
+    }
+
+    /// Offers STARTTLS with `acceptor`.
+    pub fn tls(self, acceptor: TlsAcceptor) -> Self {
+        Script {
+            tls: Some(acceptor),
+            ..self
+        }
+    }
+
+    /// Closes every connection after the reply to the data.
+    pub fn close_after_data(self) -> Self {
+        Script {
+            close_after_data: true,
             ..self
         }
     }
@@ -419,11 +458,6 @@ impl FakeMx {
         })
         .await
     }
-
-    /// The address of this server on `127.0.0.<n>`.
-    pub fn addr(&self, n: u8) -> SocketAddr {
-        SocketAddr::new(lo(n), self.port)
-    }
 }
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -554,6 +588,9 @@ async fn serve(tcp: TcpStream, script: &Script, log: &Mutex<Log>) -> std::io::Re
                 });
             }
             say(&mut io, &reply).await?;
+            if script.close_after_data {
+                return Ok(());
+            }
         } else if upper == "RSET" {
             txn = None;
             say(&mut io, "250 2.0.0 ok").await?;
@@ -596,6 +633,9 @@ pub struct Dsn {
     pub message_fields: HashMap<String, String>,
     /// The per-recipient fields, one map per recipient (lower-case names).
     pub recipients: Vec<HashMap<String, String>>,
+    /// The media type of the returned original (`message/rfc822` or
+    /// `text/rfc822-headers`), if any.
+    pub returned: Option<String>,
     /// The human-readable part.
     pub text: String,
 }
@@ -607,7 +647,9 @@ impl Dsn {
         let message = MessageParser::default().parse(raw)?;
         let ct = message.content_type()?;
         if !(ct.ctype().eq_ignore_ascii_case("multipart")
-            && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
             && ct
                 .attribute("report-type")
                 .is_some_and(|t| t.eq_ignore_ascii_case("delivery-status")))
@@ -633,6 +675,12 @@ impl Dsn {
             .and_then(|p| p.text_contents())
             .unwrap_or_default()
             .to_string();
+        let returned = message.parts.iter().find_map(|p| {
+            let ct = p.content_type()?;
+            let t =
+                format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()).to_ascii_lowercase();
+            matches!(t.as_str(), "message/rfc822" | "text/rfc822-headers").then_some(t)
+        });
         let mut groups = fields(&String::from_utf8_lossy(status.contents()));
         if groups.is_empty() {
             return None;
@@ -642,6 +690,7 @@ impl Dsn {
             subject: message.subject().unwrap_or_default().to_string(),
             message_fields,
             recipients: groups,
+            returned,
             text,
         })
     }

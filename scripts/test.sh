@@ -25,12 +25,22 @@ install_deps() {
     command -v smtp-source >/dev/null || [ -x /usr/sbin/smtp-source ] || apt_pkgs+=(postfix)
     # IMAP end-to-end: mbsync (isync) as a real two-way sync client.
     command -v mbsync >/dev/null || apt_pkgs+=(isync)
+    # Outbound end-to-end: a real DNS server on loopback serving MX records.
+    command -v unbound >/dev/null || [ -x /usr/sbin/unbound ] || apt_pkgs+=(unbound)
     if [ ${#apt_pkgs[@]} -gt 0 ]; then
         log "apt-get install ${apt_pkgs[*]}"
         as_root apt-get update -qq
         echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_pkgs[@]}"
     fi
+    # dkimpy (with PyNaCl for Ed25519) verifies our DKIM signatures independently.
+    # dnspython: the queue end-to-end tests look the keys up in their own unbound.
+    python3 -c 'import dkim, nacl, dns.resolver' 2>/dev/null || {
+        log "pip install dkimpy pynacl dnspython"
+        python3 -m pip install -q dkimpy pynacl dnspython
+    }
+    # A system unbound started by the package would hold port 53; tests run their own.
+    if command -v systemctl >/dev/null 2>&1; then as_root systemctl stop unbound >/dev/null 2>&1 || true; fi
     # A system Postfix started by the package would hold port 25; tests never use it.
     if command -v postfix >/dev/null && as_root postfix status >/dev/null 2>&1; then
         as_root postfix stop >/dev/null 2>&1 || true

@@ -39,6 +39,35 @@ pub enum Command {
     /// Manage app passwords (per-device login tokens).
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Inspect and act on the outbound queue.
+    #[command(subcommand)]
+    Queue(QueueCmd),
+}
+
+/// `mailstead queue ...`
+#[derive(Debug, Subcommand)]
+pub enum QueueCmd {
+    /// List queued messages with their pending recipients.
+    List,
+    /// Show one queued message: envelope, every recipient's status, attempts, last error.
+    Show {
+        /// Queue id (from `queue list`).
+        id: i64,
+    },
+    /// Make a message (or, with --all, every message) due now.
+    Retry {
+        /// Queue id.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<i64>,
+        /// Every queued message.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Remove a message from the queue without sending any notification.
+    Delete {
+        /// Queue id.
+        id: i64,
+    },
 }
 
 /// `mailstead config ...`
@@ -82,6 +111,33 @@ pub enum DomainCmd {
     RemoveAlternative {
         /// The alternative name.
         alternative: String,
+    },
+    /// DKIM keys of a domain.
+    #[command(subcommand)]
+    Dkim(DkimCmd),
+}
+
+/// `mailstead domain dkim ...`
+#[derive(Debug, Subcommand)]
+pub enum DkimCmd {
+    /// List the keys (selectors) with the TXT records to publish.
+    List {
+        /// Domain name.
+        domain: String,
+    },
+    /// Add new RSA-2048 and Ed25519 keys (new selectors) and sign with them from now on;
+    /// the old keys stop signing but stay listed, to keep in DNS until mail signed with
+    /// them is delivered. Publish the new records right away.
+    Rotate {
+        /// Domain name.
+        domain: String,
+    },
+    /// Remove a key (and then its DNS record).
+    Remove {
+        /// Domain name.
+        domain: String,
+        /// The selector.
+        selector: String,
     },
 }
 

@@ -96,8 +96,8 @@ pub(crate) fn wildcard_matches(pattern: &str, text: &str) -> bool {
 
 impl Directory {
     /// Creates an alias after checking its destinations: every destination must be a valid
-    /// address in a local domain (external forwarding waits for the outbound queue) and an
-    /// existing account or alias; and following
+    /// address; a local one must be an existing account or alias (an external one is
+    /// forwarded through the outbound queue with SRS); and following
     /// exact aliases from the destinations must never lead back to this alias.
     pub async fn add_alias(&self, alias: &str, destinations: &[String]) -> Result<Alias> {
         let spec = AliasSpec::parse(alias)?;
@@ -149,12 +149,9 @@ impl Directory {
         spec: &AliasSpec,
     ) -> Result<()> {
         let Some(dest_domain) = self.meta.resolve_domain(dest.domain()).await? else {
-            // Forwarding out needs the outbound queue (issue #5). Until it exists an external
-            // destination would be dropped at delivery, so it is refused here instead.
-            return Err(DirectoryError::Refused(format!(
-                "destination {dest} is not in a local domain; forwarding to external \
-                 addresses is not available yet"
-            )));
+            // An external destination: forwarded by the outbound queue (with SRS), and it
+            // cannot lead back here, so there is nothing more to check.
+            return Ok(());
         };
         let canonical = Address::new(dest.local_part(), dest_domain.name.clone())
             .map_err(|e| DirectoryError::Invalid(e.to_string()))?;

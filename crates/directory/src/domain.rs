@@ -25,10 +25,19 @@ pub(crate) fn parse_domain(name: &str) -> Result<mailstead_types::Domain> {
 }
 
 impl Directory {
-    /// Adds a primary domain.
+    /// Adds a primary domain with its DKIM keys (RSA-2048 and Ed25519). If the keys
+    /// cannot be made, the domain is removed again: a domain never exists without keys
+    /// because of a half-finished creation.
     pub async fn add_domain(&self, name: &str) -> Result<Domain> {
         let name = parse_domain(name)?;
-        Ok(self.meta.create_domain(&name).await?)
+        let domain = self.meta.create_domain(&name).await?;
+        if let Err(e) = self.generate_dkim_keys(&domain, false).await {
+            if let Err(undo) = self.meta.delete_domain(domain.id).await {
+                tracing::error!(domain = %domain.name, error = %undo, "cannot remove the domain after DKIM key generation failed");
+            }
+            return Err(e);
+        }
+        Ok(domain)
     }
 
     /// Every primary domain.

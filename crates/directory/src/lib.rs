@@ -17,16 +17,19 @@
 //! process is seen by a running server at its next lookup.
 //!
 //! Module map: `domain`, `account`, `alias` (incl. patterns), `token` (app passwords),
-//! `auth` (login), `limiter` (failed-login throttling), `resolve` (recipient expansion), `error`.
+//! `auth` (login), `limiter` (failed-login throttling), `resolve` (recipient expansion), `sender`
+//! (which sender addresses an account may use, [`Directory::may_send_as`]), `error`.
 
 mod account;
 mod alias;
 mod auth;
+mod dkim;
 mod domain;
 mod error;
 mod hashpool;
 mod limiter;
 mod resolve;
+mod sender;
 mod token;
 
 use std::sync::Arc;
@@ -36,6 +39,7 @@ use mailstead_store::MetaStore;
 pub use account::{NewUser, UserDetails};
 pub use alias::AliasSpec;
 pub use auth::{Authenticated, LoginMethod};
+pub use dkim::DkimRecord;
 pub use domain::DomainDetails;
 pub use error::{DirectoryError, Result};
 pub use limiter::{LoginGate, LoginLimiter, LoginLimits};

@@ -58,25 +58,10 @@ async fn resolution_follows_account_alias_wildcard_catch_all_in_that_order() {
     d.add_alias("@example.org", &["alice@example.org".into()])
         .await
         .expect("catch-all");
-    // External destinations are refused by the directory until the outbound queue exists;
-    // one written past it (an import) still resolves to the external address.
-    let refused = d
-        .add_alias("ext@example.org", &["someone@elsewhere.example".into()])
-        .await;
-    assert!(
-        matches!(refused, Err(DirectoryError::Refused(_))),
-        "{refused:?}"
-    );
-    let domain = d.find_domain("example.org").await.expect("domain");
-    d.store()
-        .create_alias(&mailstead_store::model::NewAlias {
-            domain_id: domain.id,
-            local_part: "ext".into(),
-            wildcard: false,
-            destinations: vec!["someone@elsewhere.example".into()],
-        })
+    // External destinations are accepted: the outbound queue forwards to them.
+    d.add_alias("ext@example.org", &["someone@elsewhere.example".into()])
         .await
-        .expect("raw alias");
+        .expect("alias to an external address");
 
     let who = |r: &mailstead_directory::Resolution| {
         r.accounts
@@ -359,11 +344,11 @@ async fn alias_rules() {
             .await,
         Err(DirectoryError::Conflict(_))
     ));
-    assert!(matches!(
-        d.add_alias("fwd@example.org", &["x@elsewhere.example".into()])
-            .await,
-        Err(DirectoryError::Refused(_))
-    ));
+    let fwd = d
+        .add_alias("fwd@example.org", &["X@Elsewhere.example".into()])
+        .await
+        .expect("external destination");
+    assert_eq!(fwd.destinations, ["x@elsewhere.example"]);
     assert!(matches!(
         d.add_alias("a@nowhere.example", &["alice@example.org".into()])
             .await,

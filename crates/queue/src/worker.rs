@@ -538,7 +538,9 @@ async fn deliver_domain(
                 },
             };
             let dsn_offered = pooled.session.capabilities().has_capability("DSN");
-            let remote = Some(pooled.session.server_name().to_string());
+            // Remote-MTA names the host we chose (the MX name, as Postfix and Exim report
+            // it), not whatever the server calls itself in its greeting.
+            let remote = Some(hop.host.clone());
             match pooled.session.send(&envelope, &smtp_rcpts, body).await {
                 Ok(outcome) => {
                     pooled.sent += 1;

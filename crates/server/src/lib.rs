@@ -5,7 +5,8 @@
 //! - [`tls`]: certificate generation (rcgen) and loading into a rustls `ServerConfig`
 //!   (aws-lc-rs provider).
 //! - [`http`]: the HTTP listener: `/health/live`, `/health/ready`.
-//! - SMTP (`mailstead-smtp`) and IMAP (`mailstead-imap`) listeners, wired by [`run`].
+//! - SMTP (`mailstead-smtp`: MX and submission) and IMAP (`mailstead-imap`) listeners,
+//!   and the outbound queue worker (`mailstead-queue`), wired by [`run`].
 //! - [`run`]: serves on already-bound [`Listeners`] until a shutdown future resolves, then
 //!   stops accepting and gives open connections `shutdown_grace_secs` to finish.
 //!
@@ -37,6 +38,10 @@ pub struct Listeners {
     pub imap: Vec<TcpListener>,
     /// IMAP with implicit TLS.
     pub imaps: Vec<TcpListener>,
+    /// Submission with STARTTLS (RFC 6409).
+    pub submission: Vec<TcpListener>,
+    /// Submission with implicit TLS (RFC 8314).
+    pub submissions: Vec<TcpListener>,
 }
 
 async fn bind_all(addrs: &[SocketAddr], setting: &str) -> anyhow::Result<Vec<TcpListener>> {
@@ -60,6 +65,8 @@ impl Listeners {
             smtp: bind_all(&config.smtp.listen, "smtp.listen").await?,
             imap: bind_all(&config.imap.listen, "imap.listen").await?,
             imaps: bind_all(&config.imap.tls_listen, "imap.tls_listen").await?,
+            submission: bind_all(&config.submission.listen, "submission.listen").await?,
+            submissions: bind_all(&config.submission.tls_listen, "submission.tls_listen").await?,
         })
     }
 
@@ -74,6 +81,8 @@ impl Listeners {
         let mut out = named("smtp", &self.smtp);
         out.extend(named("imap", &self.imap));
         out.extend(named("imaps", &self.imaps));
+        out.extend(named("submission", &self.submission));
+        out.extend(named("submissions", &self.submissions));
         out.extend(named("http", &self.http));
         out
     }
@@ -138,11 +147,23 @@ pub fn expected_schema_version(config: &Config) -> i64 {
     }
 }
 
-/// The SMTP settings of the config in the form the SMTP crate takes.
+fn login_limits(config: &Config) -> mailstead_directory::LoginLimits {
+    let a = &config.auth;
+    mailstead_directory::LoginLimits {
+        failure_delay: Duration::from_millis(a.failure_delay_ms),
+        max_failures_per_ip: a.max_failures_per_ip,
+        slow_account_after: a.slow_account_after,
+        account_delay: Duration::from_millis(a.account_delay_ms),
+        window: Duration::from_secs(a.window_secs),
+    }
+}
+
+/// The SMTP settings of the config in the form the SMTP crate takes (the MX listener).
 pub fn smtp_config(config: &Config) -> mailstead_smtp::SmtpConfig {
     let s = &config.smtp;
     mailstead_smtp::SmtpConfig {
         hostname: config.server.hostname.clone(),
+        role: mailstead_smtp::Role::Mx,
         max_message_size: s.max_message_size_bytes,
         max_recipients: s.max_recipients as usize,
         max_connections: s.max_connections,
@@ -150,13 +171,122 @@ pub fn smtp_config(config: &Config) -> mailstead_smtp::SmtpConfig {
         command_timeout: Duration::from_secs(s.command_timeout_secs),
         data_timeout: Duration::from_secs(s.data_timeout_secs),
         max_bad_commands: s.max_bad_commands,
+        plaintext_auth_on_loopback: false,
+        relay_networks: Vec::new(),
+        send_rate_per_hour: 0,
+        login_limits: login_limits(config),
     }
+}
+
+/// The submission listeners' settings (timeouts and bad-command limit from `[smtp]`).
+pub fn submission_config(config: &Config) -> mailstead_smtp::SmtpConfig {
+    let s = &config.submission;
+    mailstead_smtp::SmtpConfig {
+        role: mailstead_smtp::Role::Submission,
+        max_message_size: s.max_message_size_bytes,
+        max_recipients: s.max_recipients as usize,
+        max_connections: s.max_connections,
+        max_connections_per_ip: s.max_connections_per_ip,
+        plaintext_auth_on_loopback: s.plaintext_auth_on_loopback,
+        relay_networks: s
+            .relay_networks
+            .iter()
+            .filter_map(|n| mailstead_config::parse_cidr(n))
+            .collect(),
+        send_rate_per_hour: s.send_rate_per_hour,
+        ..smtp_config(config)
+    }
+}
+
+fn smarthost(
+    host_port: &str,
+    tls: mailstead_config::SmarthostTls,
+    username: Option<String>,
+    password: Option<mailstead_types::Secret<String>>,
+) -> Option<mailstead_queue::Smarthost> {
+    let (host, port) = mailstead_config::parse_host_port(host_port)?;
+    Some(mailstead_queue::Smarthost {
+        host,
+        port,
+        tls: match tls {
+            mailstead_config::SmarthostTls::Starttls => mailstead_queue::SmarthostTls::StartTls,
+            mailstead_config::SmarthostTls::Implicit => mailstead_queue::SmarthostTls::Implicit,
+            mailstead_config::SmarthostTls::None => mailstead_queue::SmarthostTls::None,
+        },
+        username,
+        password,
+    })
+}
+
+/// The queue settings of the config in the form the queue crate takes. Reads the extra
+/// roots file.
+pub fn queue_config(config: &Config) -> anyhow::Result<mailstead_queue::QueueConfig> {
+    let q = &config.queue;
+    let extra_roots_pem = match &q.tls_extra_roots_file {
+        Some(path) => std::fs::read(path).with_context(|| {
+            format!("cannot read queue.tls_extra_roots_file {}", path.display())
+        })?,
+        None => Vec::new(),
+    };
+    Ok(mailstead_queue::QueueConfig {
+        hostname: config.server.hostname.clone(),
+        remote_port: q.remote_port,
+        retry_initial: Duration::from_secs(q.retry_initial_secs),
+        retry_max: Duration::from_secs(q.retry_max_secs),
+        give_up_after: Duration::from_secs(q.give_up_after_secs),
+        delay_notice_after: (q.delay_notice_after_secs > 0)
+            .then(|| Duration::from_secs(q.delay_notice_after_secs)),
+        connect_timeout: Duration::from_secs(q.connect_timeout_secs),
+        command_timeout: Duration::from_secs(q.command_timeout_secs),
+        data_timeout: Duration::from_secs(q.data_timeout_secs),
+        max_concurrent: q.max_concurrent as usize,
+        max_per_domain: q.max_per_domain as usize,
+        max_messages_per_connection: q.max_messages_per_connection as usize,
+        lease: Duration::from_secs(q.lease_secs),
+        tls_required: q.tls_required,
+        tls_required_domains: q
+            .tls_required_domains
+            .iter()
+            .map(|d| d.as_str().to_owned())
+            .collect(),
+        smarthost: q.smarthost.as_deref().and_then(|h| {
+            smarthost(
+                h,
+                q.smarthost_tls,
+                q.smarthost_username.clone(),
+                q.smarthost_password.clone(),
+            )
+        }),
+        domain_smarthosts: q
+            .domain_smarthosts
+            .iter()
+            .filter_map(|(d, h)| {
+                Some((
+                    d.to_ascii_lowercase(),
+                    smarthost(h, q.smarthost_tls, None, None)?,
+                ))
+            })
+            .collect(),
+        extra_roots_pem,
+        dsn_max_return_size: 1024 * 1024,
+    })
+}
+
+/// The resolver the config asks for.
+pub fn resolver(config: &Config) -> anyhow::Result<std::sync::Arc<dyn mailstead_dns::Resolver>> {
+    let d = &config.dns;
+    let resolver = mailstead_dns::HickoryResolver::new(&mailstead_dns::DnsConfig {
+        nameservers: d.nameservers.clone(),
+        timeout: Duration::from_secs(d.timeout_secs),
+        attempts: d.attempts as usize,
+    })
+    .context("cannot set up the DNS resolver")?;
+    Ok(std::sync::Arc::new(resolver))
 }
 
 /// The IMAP settings of the config in the form the IMAP crate takes.
 pub fn imap_config(config: &Config) -> mailstead_imap::ImapConfig {
     let i = &config.imap;
-    let a = &config.auth;
     mailstead_imap::ImapConfig {
         hostname: config.server.hostname.clone(),
         max_message_size: i.max_message_size_bytes,
@@ -166,13 +296,7 @@ pub fn imap_config(config: &Config) -> mailstead_imap::ImapConfig {
         login_timeout: Duration::from_secs(i.login_timeout_secs),
         plaintext_auth_on_loopback: i.plaintext_auth_on_loopback,
         max_bad_commands: i.max_bad_commands,
-        login_limits: mailstead_directory::LoginLimits {
-            failure_delay: Duration::from_millis(a.failure_delay_ms),
-            max_failures_per_ip: a.max_failures_per_ip,
-            slow_account_after: a.slow_account_after,
-            account_delay: Duration::from_millis(a.account_delay_ms),
-            window: Duration::from_secs(a.window_secs),
-        },
+        login_limits: login_limits(config),
     }
 }
 
@@ -188,13 +312,50 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let smtp = mailstead_smtp::SmtpServer::new(smtp_config(&config), stores.clone(), tls.clone());
-    let mut accept_tasks = tokio::task::JoinSet::new();
-    for listener in listeners.smtp {
-        accept_tasks.spawn(smtp.clone().serve(listener, stop_rx.clone()));
-    }
     if tls.is_none() && !listeners.imaps.is_empty() {
         anyhow::bail!("imap.tls_listen needs a TLS certificate");
+    }
+    if tls.is_none() && !listeners.submissions.is_empty() {
+        anyhow::bail!("submission.tls_listen needs a TLS certificate");
+    }
+    let queue =
+        mailstead_queue::Queue::new(queue_config(&config)?, stores.clone(), resolver(&config)?)
+            .await
+            .context("cannot start the outbound queue")?;
+    let queue_task = tokio::spawn(queue.clone().run(stop_rx.clone()));
+    let smtp = mailstead_smtp::SmtpServer::new(
+        smtp_config(&config),
+        stores.clone(),
+        tls.clone(),
+        queue.clone(),
+    );
+    let submission = mailstead_smtp::SmtpServer::new(
+        submission_config(&config),
+        stores.clone(),
+        tls.clone(),
+        queue.clone(),
+    );
+    let mut accept_tasks = tokio::task::JoinSet::new();
+    for listener in listeners.smtp {
+        accept_tasks.spawn(smtp.clone().serve(
+            listener,
+            mailstead_smtp::Security::StartTls,
+            stop_rx.clone(),
+        ));
+    }
+    for listener in listeners.submission {
+        accept_tasks.spawn(submission.clone().serve(
+            listener,
+            mailstead_smtp::Security::StartTls,
+            stop_rx.clone(),
+        ));
+    }
+    for listener in listeners.submissions {
+        accept_tasks.spawn(submission.clone().serve(
+            listener,
+            mailstead_smtp::Security::ImplicitTls,
+            stop_rx.clone(),
+        ));
     }
     let imap = mailstead_imap::ImapServer::new(imap_config(&config), stores.clone(), tls);
     for listener in listeners.imap {
@@ -234,7 +395,8 @@ pub async fn run(
     let drained = tokio::time::timeout(grace, async {
         while accept_tasks.join_next().await.is_some() {}
         // Sessions get 421 at their next command; one in the middle of a message finishes it.
-        while smtp.open_sessions() > 0 || imap.open_sessions() > 0 {
+        while smtp.open_sessions() > 0 || submission.open_sessions() > 0 || imap.open_sessions() > 0
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         while let Some(res) = tasks.join_next().await {
@@ -246,6 +408,10 @@ pub async fn run(
         }
     })
     .await;
+    // The queue worker finishes the deliveries in flight and records them.
+    if tokio::time::timeout(grace, queue_task).await.is_err() {
+        tracing::warn!("outbound deliveries still running after the grace period");
+    }
     if drained.is_err() {
         tracing::warn!(
             grace_secs = grace.as_secs(),

@@ -92,6 +92,9 @@ pub const C421_TIMEOUT: ReplyCode = c(421, 4, 4, 2);
 pub const C421_TOO_MANY_ERRORS: ReplyCode = c(421, 4, 7, 0);
 /// 450 4.2.1 mailbox temporarily unavailable (RFC 3463 X.2.1).
 pub const C450_MAILBOX_UNAVAILABLE: ReplyCode = c(450, 4, 2, 1);
+/// 450 4.7.1 sending rate limit exceeded (RFC 3463 X.7.1 "delivery not authorized"; as
+/// Postfix's `smtpd_client_message_rate_limit`, transient so the client retries later).
+pub const C450_RATE_LIMITED: ReplyCode = c(450, 4, 7, 1);
 /// 451 4.3.0 local error in processing (RFC 3463 X.3.0 "other mail system status").
 pub const C451_LOCAL_ERROR: ReplyCode = c(451, 4, 3, 0);
 /// 451 4.4.3 temporary directory/DNS lookup failure (RFC 3463 X.4.3).
@@ -126,6 +129,8 @@ pub const C501_SYNTAX: ReplyCode = c(501, 5, 5, 4);
 pub const C501_BAD_SENDER: ReplyCode = c(501, 5, 1, 7);
 /// 501 5.1.3 bad destination mailbox syntax (RFC 3463 X.1.3).
 pub const C501_BAD_RECIPIENT: ReplyCode = c(501, 5, 1, 3);
+/// 501 5.5.2 an AUTH response that is not base64 (RFC 4954 §4: "cannot BASE64 decode").
+pub const C501_AUTH_BAD_BASE64: ReplyCode = c(501, 5, 5, 2);
 /// 501 5.0.0 AUTH exchange cancelled by the client with `*` (RFC 4954 §4).
 pub const C501_AUTH_CANCELLED: ReplyCode = c(501, 5, 0, 0);
 /// 502 5.5.1 command not implemented (RFC 5321 §4.2.4).
@@ -139,6 +144,9 @@ pub const C504_PARAMETER_NOT_IMPLEMENTED: ReplyCode = c(504, 5, 5, 4);
 pub const C530_STARTTLS_FIRST: ReplyCode = c(530, 5, 7, 0);
 /// 530 5.7.0 authentication required (RFC 4954 §6).
 pub const C530_AUTH_REQUIRED: ReplyCode = c(530, 5, 7, 0);
+/// 530 5.7.10 REQUIRETLS given on a session without TLS (RFC 8689 §4.1: the option is
+/// only valid over TLS; RFC 5248 X.7.10 "encryption needed").
+pub const C530_REQUIRETLS_NEEDS_TLS: ReplyCode = c(530, 5, 7, 10);
 /// 534 5.7.9 authentication mechanism is too weak (RFC 4954 §6).
 pub const C534_AUTH_TOO_WEAK: ReplyCode = c(534, 5, 7, 9);
 /// 535 5.7.8 authentication credentials invalid (RFC 4954 §6).
@@ -147,6 +155,9 @@ pub const C535_AUTH_FAILED: ReplyCode = c(535, 5, 7, 8);
 pub const C538_ENCRYPTION_REQUIRED: ReplyCode = c(538, 5, 7, 11);
 /// 550 5.1.1 no such user (RFC 3463 X.1.1 "bad destination mailbox address").
 pub const C550_NO_SUCH_USER: ReplyCode = c(550, 5, 1, 1);
+/// 550 5.1.2 bad destination system address (RFC 3463 X.1.2), e.g. an address literal
+/// (`user@[192.0.2.1]`) on submission.
+pub const C550_BAD_DESTINATION_SYSTEM: ReplyCode = c(550, 5, 1, 2);
 /// 550 5.2.1 mailbox disabled (RFC 3463 X.2.1).
 pub const C550_MAILBOX_DISABLED: ReplyCode = c(550, 5, 2, 1);
 /// 550 5.7.1 rejected by policy (RFC 3463 X.7.1 "delivery not authorized").
@@ -206,6 +217,7 @@ mod tests {
             C421_TIMEOUT,
             C421_TOO_MANY_ERRORS,
             C450_MAILBOX_UNAVAILABLE,
+            C450_RATE_LIMITED,
             C451_LOCAL_ERROR,
             C451_LOOKUP_FAILED,
             C452_TOO_MANY_RECIPIENTS,
@@ -222,15 +234,18 @@ mod tests {
             C501_BAD_SENDER,
             C501_BAD_RECIPIENT,
             C501_AUTH_CANCELLED,
+            C501_AUTH_BAD_BASE64,
             C502_NOT_IMPLEMENTED,
             C503_BAD_SEQUENCE,
             C504_PARAMETER_NOT_IMPLEMENTED,
             C530_STARTTLS_FIRST,
             C530_AUTH_REQUIRED,
+            C530_REQUIRETLS_NEEDS_TLS,
             C534_AUTH_TOO_WEAK,
             C535_AUTH_FAILED,
             C538_ENCRYPTION_REQUIRED,
             C550_NO_SUCH_USER,
+            C550_BAD_DESTINATION_SYSTEM,
             C550_MAILBOX_DISABLED,
             C550_POLICY_REJECTED,
             C550_REQUIRETLS_NOT_POSSIBLE,

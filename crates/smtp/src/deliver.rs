@@ -1,30 +1,23 @@
-//! Local delivery: trace headers, one blob, one message row per recipient mailbox, and the
-//! DSN requests the delivery owes.
+//! The end of a transaction: trace headers (RFC 5321 §4.4), what submission adds
+//! (`submit`), and the hand-over to the queue ([`mailstead_queue::Queue::accept`]), which
+//! writes the blob, the local copies, the success DSNs they owe and the queued copies in
+//! one transaction before the session may answer `250` (design invariant 1).
 //!
-//! Order (design invariant 1): the blob is written and fsynced first, then every INBOX
-//! row and every DSN request is committed in one store transaction, and only then does the
-//! caller answer `250`. A crash before the commit leaves at most an unreferenced blob
-//! (collected later), never a row without its blob, an acknowledged message without rows,
-//! or a delivered message whose requested notification is lost.
-//!
-//! DSNs (RFC 3461): failures of a local delivery are answered in the session (4xx/5xx), so
-//! the only notification it can still owe is §6.2.2's "delivered", for each accepted RCPT
-//! whose `NOTIFY=` includes `SUCCESS`. That request is stored with the message (ENVID,
-//! RET, ORCPT and all) for the outbound queue, which sends it (RFC 3464).
+//! `Return-Path` is a final-delivery field (RFC 5321 §4.4: added by the server that
+//! delivers the message, and a message sent on "SHOULD NOT" carry one). One blob serves
+//! every recipient, so it gets `Return-Path` only when every recipient is local; a
+//! message that is also queued for another server goes without.
 
 use std::net::SocketAddr;
 
-use mailstead_smtp_proto::{Ret, ReversePath};
-use mailstead_store::model::{
-    DsnAction, DsnRet, Flags, MessageIndex, NewDsnRequest, NewMessage, OriginalRecipient, UnixTime,
-    unix_now,
-};
-use mailstead_types::{AccountId, BlobId, MailboxId};
+use mailstead_queue::{Accepted, Incoming, LocalRecipient, RemoteRecipient};
+use mailstead_smtp_proto::{Body, Notify, Reply, Ret, ReversePath};
+use mailstead_store::model::{Account, DsnRet, NotifyFlags, OriginalRecipient};
 
 use crate::SmtpServer;
 use crate::cmd::mail_display_reverse_path;
 use crate::session::TlsInfo;
-use crate::state::Transaction;
+use crate::state::{Recipient, Route, Transaction};
 
 /// Facts about the session that go into the Received header.
 pub(crate) struct Context {
@@ -36,14 +29,33 @@ pub(crate) struct Context {
     pub remote: SocketAddr,
     /// TLS, if any.
     pub tls: Option<TlsInfo>,
+    /// The submitting account (after AUTH), if any.
+    pub account: Option<Account>,
 }
 
 /// Why a delivery failed (always temporary for the client: 451).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum DeliverError {
-    /// The store failed.
+    /// The queue (store, signing) failed.
     #[error(transparent)]
-    Store(#[from] mailstead_store::StoreError),
+    Queue(#[from] mailstead_queue::QueueError),
+    /// A directory lookup failed.
+    #[error(transparent)]
+    Directory(#[from] mailstead_directory::DirectoryError),
+}
+
+/// How the end of a transaction went.
+pub(crate) enum Outcome {
+    /// Durable: answer `250` with `id`, the id of our Received field (the queue logs its
+    /// own id for the message next to it).
+    Accepted {
+        /// The Received id.
+        id: String,
+        /// What the queue did.
+        accepted: Accepted,
+    },
+    /// Refused by policy (submission's checks): answer this, nothing was stored.
+    Refused(Reply),
 }
 
 /// Keeps what a client put in HELO printable and bounded before it goes into a header.
@@ -54,19 +66,34 @@ fn sanitize(text: &str) -> String {
         .collect()
 }
 
-/// `with` keyword of RFC 3848 / RFC 6531 §4.3.
-fn protocol(ctx: &Context, tx: &Transaction) -> &'static str {
-    match (tx.mail.smtputf8, ctx.extended, ctx.tls.is_some()) {
-        (true, _, true) => "UTF8SMTPS",
-        (true, _, false) => "UTF8SMTP",
-        (false, true, true) => "ESMTPS",
-        (false, true, false) => "ESMTP",
-        (false, false, _) => "SMTP",
+/// `with` keyword of RFC 3848 / RFC 6531 §4.3: `S` for TLS, `A` for an authenticated
+/// client.
+fn protocol(ctx: &Context, tx: &Transaction) -> String {
+    let base = match (tx.mail.smtputf8, ctx.extended) {
+        (true, _) => "UTF8SMTP",
+        (false, true) => "ESMTP",
+        (false, false) => return "SMTP".into(),
+    };
+    let mut p = base.to_string();
+    if ctx.tls.is_some() {
+        p.push('S');
     }
+    if ctx.account.is_some() {
+        p.push('A');
+    }
+    p
 }
 
-/// The `Return-Path` and `Received` lines (RFC 5321 §4.4) prepended to the message.
-pub(crate) fn trace_headers(
+/// The `Return-Path` line (RFC 5321 §4.4).
+pub(crate) fn return_path(tx: &Transaction) -> String {
+    format!(
+        "Return-Path: {}\r\n",
+        mail_display_reverse_path(&tx.mail.reverse_path)
+    )
+}
+
+/// The `Received` field (RFC 5321 §4.4) prepended to the message.
+pub(crate) fn received(
     hostname: &str,
     id: &str,
     ctx: &Context,
@@ -76,19 +103,15 @@ pub(crate) fn trace_headers(
     let date = now
         .format(&time::format_description::well_known::Rfc2822)
         .unwrap_or_default();
-    let mut h = format!(
-        "Return-Path: {}\r\n",
-        mail_display_reverse_path(&tx.mail.reverse_path)
-    );
     let ip = match ctx.remote.ip() {
         std::net::IpAddr::V4(v4) => format!("[{v4}]"),
         std::net::IpAddr::V6(v6) => format!("[IPv6:{v6}]"),
     };
-    h.push_str(&format!(
+    let mut h = format!(
         "Received: from {} ({ip})\r\n\tby {hostname} (mailstead) with {} id {id}",
         sanitize(&ctx.helo),
         protocol(ctx, tx)
-    ));
+    );
     if let Some(tls) = &ctx.tls {
         h.push_str(&format!(
             "\r\n\t(version={} cipher={})",
@@ -103,136 +126,147 @@ pub(crate) fn trace_headers(
     h
 }
 
-/// The DSN requests a delivery of `tx` owes (RFC 3461 §6.2.2): one "delivered"
-/// notification per accepted RCPT whose NOTIFY includes SUCCESS, in RCPT order, naming the
-/// recipient as accepted. NOTIFY absent (which RFC 3461 §4.1 lets an MTA read as FAILURE
-/// or FAILURE,DELAY) or without SUCCESS owes none, and so does a null reverse path: a DSN
-/// is never sent to `<>` (RFC 3461 §6.2, RFC 5321 §4.5.5). An address that reached several
-/// accounts (an alias) is reported `expanded` (RFC 3461 §6.2.7.3), one account `delivered`.
-fn dsn_requests(tx: &Transaction, blob_id: BlobId, created_at: UnixTime) -> Vec<NewDsnRequest> {
-    let mail_from = match &tx.mail.reverse_path {
-        ReversePath::Null => return Vec::new(),
-        ReversePath::Path(path) => path.to_string(),
-    };
-    let ret = tx.mail.ret.map(|ret| match ret {
-        Ret::Full => DsnRet::Full,
-        Ret::Hdrs => DsnRet::Hdrs,
-    });
-    let envid = tx.mail.envid.clone().filter(|e| storable("ENVID", e));
-    tx.recipients
-        .iter()
-        .filter(|r| r.rcpt.notify.is_some_and(|n| n.success))
-        .map(|r| NewDsnRequest {
-            blob_id,
-            mail_from: mail_from.clone(),
-            envid: envid.clone(),
-            ret,
-            recipient: r.address.to_string(),
-            original_recipient: r
-                .rcpt
-                .orcpt
-                .as_ref()
-                .filter(|o| storable("ORCPT", &o.address))
-                .map(|o| OriginalRecipient {
-                    addr_type: o.addr_type.clone(),
-                    address: o.address.clone(),
-                }),
-            action: if r.accounts.len() > 1 {
-                DsnAction::Expanded
-            } else {
-                DsnAction::Delivered
-            },
-            created_at,
-        })
-        .collect()
-}
-
-/// Whether a decoded DSN parameter can be stored. xtext can encode a NUL (`+00`), which
-/// the store refuses (a PostgreSQL `TEXT` cannot hold one); such a value is dropped, since
-/// it is optional in the DSN, rather than failing the whole delivery.
-fn storable(name: &str, value: &str) -> bool {
-    let ok = !value.contains('\0');
-    if !ok {
-        tracing::debug!(parameter = name, "DSN parameter holds a NUL; not stored");
+/// `NOTIFY=` as the store keeps it.
+fn notify_flags(notify: Option<Notify>) -> NotifyFlags {
+    match notify {
+        None => NotifyFlags::UNSET,
+        Some(n) if n.is_never() => NotifyFlags::NEVER,
+        Some(n) => [
+            (n.success, NotifyFlags::SUCCESS),
+            (n.failure, NotifyFlags::FAILURE),
+            (n.delay, NotifyFlags::DELAY),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .fold(NotifyFlags::UNSET, |acc, (_, f)| acc.union(f)),
     }
-    ok
 }
 
-/// Stores the message for every recipient account. Returns the id used in logs and in
-/// the Received header.
+/// `ORCPT=` as the store keeps it.
+fn original_recipient(r: &Recipient) -> Option<OriginalRecipient> {
+    r.rcpt.orcpt.as_ref().map(|o| OriginalRecipient {
+        addr_type: o.addr_type.clone(),
+        address: o.address.clone(),
+    })
+}
+
+/// The recipients sorted by route: local, remote, forwarded.
+fn routes(
+    tx: &Transaction,
+) -> (
+    Vec<LocalRecipient>,
+    Vec<RemoteRecipient>,
+    Vec<RemoteRecipient>,
+) {
+    let (mut local, mut remote, mut forwarded) = (Vec::new(), Vec::new(), Vec::new());
+    for r in &tx.recipients {
+        let notify = notify_flags(r.rcpt.notify);
+        match &r.route {
+            Route::Local {
+                accounts,
+                forwarded: external,
+            } => {
+                if !accounts.is_empty() {
+                    local.push(LocalRecipient {
+                        address: r.address.clone(),
+                        accounts: accounts.clone(),
+                        notify,
+                        original_recipient: original_recipient(r),
+                    });
+                }
+                for address in external {
+                    // Without an ORCPT, the alias as accepted becomes it, so a DSN about
+                    // the forwarded copy names the address the sender used (RFC 3461
+                    // §4.2 leaves supplying one to the MTA that expands the address).
+                    forwarded.push(RemoteRecipient {
+                        address: address.clone(),
+                        notify,
+                        original_recipient: original_recipient(r).or_else(|| {
+                            Some(OriginalRecipient {
+                                addr_type: "rfc822".into(),
+                                address: r.address.clone(),
+                            })
+                        }),
+                    });
+                }
+            }
+            Route::Remote(address) => remote.push(RemoteRecipient {
+                address: address.clone(),
+                notify,
+                original_recipient: original_recipient(r),
+            }),
+        }
+    }
+    (local, remote, forwarded)
+}
+
+/// Completes the transaction with the received `body`: submission's checks and
+/// additions, trace headers, then [`mailstead_queue::Queue::accept`].
 pub(crate) async fn deliver(
     server: &SmtpServer,
     tx: &Transaction,
     ctx: &Context,
     body: Vec<u8>,
-) -> Result<String, DeliverError> {
+) -> Result<Outcome, DeliverError> {
+    let (local, remote, forwarded) = routes(tx);
     let id = format!("{:016X}", rand::random::<u64>());
-    let headers = trace_headers(
-        &server.config.hostname,
-        &id,
-        ctx,
-        tx,
-        time::OffsetDateTime::now_utc(),
-    );
-    let mut message = Vec::with_capacity(headers.len() + body.len());
-    message.extend_from_slice(headers.as_bytes());
-    message.extend_from_slice(&body);
-    drop(body);
-
-    // The IMAP index (summary, search text) is computed while the blob is written, and
-    // committed with the message rows, so IMAP never reads the blob for ENVELOPE,
-    // BODYSTRUCTURE or SEARCH.
-    let message = std::sync::Arc::new(message);
-    let for_index = message.clone();
-    let indexing = tokio::task::spawn_blocking(move || {
-        let indexed = mailstead_message::index(&for_index);
-        std::sync::Arc::new(MessageIndex {
-            summary: indexed.summary.to_stored(),
-            header_text: indexed.header_text,
-            body_text: indexed.body_text,
-        })
-    });
-    let blob_id = server.stores.blobs.put(&message).await?;
-    // A panic in the parser loses only the index (IMAP indexes the message later).
-    let index = indexing.await.ok();
-    let mut accounts: Vec<AccountId> = Vec::new();
-    for r in &tx.recipients {
-        for a in &r.accounts {
-            if !accounts.contains(&a.id) {
-                accounts.push(a.id);
-            }
-        }
+    let now = time::OffsetDateTime::now_utc();
+    let received = received(&server.config.hostname, &id, ctx, tx, now);
+    let mut message = Vec::with_capacity(received.len() + body.len() + 512);
+    if remote.is_empty() && forwarded.is_empty() {
+        message.extend_from_slice(return_path(tx).as_bytes());
     }
-    let meta = &server.stores.meta;
-    let mut targets: Vec<(MailboxId, NewMessage)> = Vec::with_capacity(accounts.len());
-    let internal_date = unix_now();
-    for account in accounts {
-        let inbox = match meta.mailbox(account, "INBOX").await? {
-            Some(m) => m,
-            // INBOX cannot be deleted over IMAP, but a store edited by hand may lack it.
-            None => meta.create_mailbox(account, "INBOX", None).await?,
+    if server.config.role == crate::Role::Submission {
+        let prepared =
+            match crate::submit::prepare(server, ctx.account.as_ref(), &body, now).await? {
+                Ok(p) => p,
+                Err(refusal) => return Ok(Outcome::Refused(refusal)),
+            };
+        let mut unsigned = Vec::with_capacity(received.len() + prepared.added.len() + body.len());
+        unsigned.extend_from_slice(received.as_bytes());
+        unsigned.extend_from_slice(prepared.added.as_bytes());
+        unsigned.extend_from_slice(&body);
+        drop(body);
+        // Signed as it will be sent, the signature itself excepted (RFC 6376 §5.4).
+        let signature = match &prepared.signing_domain {
+            Some(domain) => server.queue.dkim_sign(domain, &unsigned).await?,
+            None => Vec::new(),
         };
-        targets.push((
-            inbox.id,
-            NewMessage {
-                blob_id,
-                size: message.len() as u64,
-                internal_date,
-                flags: Flags::EMPTY,
-                keywords: Vec::new(),
-                index: index.clone(),
-            },
-        ));
+        message.extend_from_slice(&signature);
+        message.extend_from_slice(&unsigned);
+    } else {
+        message.extend_from_slice(received.as_bytes());
+        message.extend_from_slice(&body);
+        drop(body);
     }
-    let dsn = dsn_requests(tx, blob_id, internal_date);
-    meta.deliver(&targets, &dsn).await?;
+    let incoming = Incoming {
+        message,
+        mail_from: match &tx.mail.reverse_path {
+            ReversePath::Null => String::new(),
+            ReversePath::Path(p) => p.to_string(),
+        },
+        envid: tx.mail.envid.clone(),
+        ret: tx.mail.ret.map(|r| match r {
+            Ret::Full => DsnRet::Full,
+            Ret::Hdrs => DsnRet::Hdrs,
+        }),
+        body_8bit: tx.mail.body == Some(Body::EightBitMime),
+        smtputf8: tx.mail.smtputf8,
+        requiretls: tx.mail.requiretls,
+        submitter: ctx.account.as_ref().map(|a| a.id),
+        local,
+        remote,
+        forwarded,
+    };
+    let accepted = server.queue.accept(incoming).await?;
     tracing::info!(
         msg_id = %id,
+        queue_id = %accepted.id,
         from = %mail_display_reverse_path(&tx.mail.reverse_path),
         recipients = tx.recipients.len(),
-        dsn_requests = dsn.len(),
-        size = message.len(),
-        "delivered"
+        delivered = accepted.delivered,
+        queued = accepted.queued,
+        "accepted"
     );
-    Ok(id)
+    Ok(Outcome::Accepted { id, accepted })
 }

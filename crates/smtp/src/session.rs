@@ -1,4 +1,5 @@
-//! The connection loop: greeting, command lines, replies, DATA and BDAT bodies, STARTTLS.
+//! The connection loop: implicit TLS (RFC 8314), greeting, command lines, replies, DATA
+//! and BDAT bodies, STARTTLS.
 //!
 //! Replies are written to an output buffer and flushed only before the session would wait
 //! for input, so a pipelining client (RFC 2920) gets one write for a whole batch.
@@ -12,10 +13,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use crate::SmtpServer;
 use crate::cmd::rep;
 use crate::limits::Refusal;
 use crate::state::State;
+use crate::{Role, Security, SmtpServer};
 
 /// A byte stream: plain TCP or TLS over it.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -71,6 +72,11 @@ impl Conn {
     /// Queues a reply.
     pub fn reply(&mut self, reply: &Reply) {
         self.output.extend_from_slice(&reply.encode());
+    }
+
+    /// Queues bytes as they are (a `334 ` challenge, whose trailing space matters).
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.output.extend_from_slice(bytes);
     }
 
     /// Writes queued replies; a client that does not read them in time is gone.
@@ -215,6 +221,8 @@ pub(crate) struct Session {
     pub remote: SocketAddr,
     pub state: State,
     pub tls: Option<TlsInfo>,
+    /// The client is in `relay_networks` (submission: may send without AUTH).
+    pub relay_client: bool,
 }
 
 /// What a handler tells the loop.
@@ -226,6 +234,21 @@ pub(crate) enum Flow {
 }
 
 impl Session {
+    /// True on the submission listener.
+    pub fn submission(&self) -> bool {
+        self.server.config.role == Role::Submission
+    }
+
+    /// Whether AUTH may be offered and used now: on submission, over TLS, or in clear on
+    /// a loopback connection when `plaintext_auth_on_loopback` (RFC 4954 §4 and design
+    /// invariant 3: no password in clear over a network).
+    pub fn auth_allowed(&self) -> bool {
+        self.submission()
+            && (self.tls.is_some()
+                || (self.server.config.plaintext_auth_on_loopback
+                    && self.remote.ip().to_canonical().is_loopback()))
+    }
+
     /// Counts a rejected command; past the limit, says 421 and asks to close.
     pub fn bad_command(&mut self) -> Flow {
         self.state.bad_commands += 1;
@@ -245,12 +268,29 @@ pub(crate) async fn run(
     server: Arc<SmtpServer>,
     stream: TcpStream,
     remote: SocketAddr,
+    security: Security,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
     let mut conn = Conn::new(Box::new(stream), server.config.command_timeout);
     let hostname = server.config.hostname.clone();
-    let _guard = match server.limits.acquire(remote.ip()) {
+    let guard = server.limits.acquire(remote.ip());
+    // RFC 8314 §3.3: on an implicit-TLS port the handshake comes first, and everything,
+    // the greeting and a refusal included, is said over TLS.
+    let mut tls = None;
+    if security == Security::ImplicitTls {
+        let Some(config) = server.tls.clone() else {
+            return;
+        };
+        match conn.upgrade(config, server.config.command_timeout).await {
+            Ok(info) => {
+                tracing::debug!(version = %info.version, cipher = %info.cipher, "TLS established");
+                tls = Some(info);
+            }
+            Err(_) => return,
+        }
+    }
+    let _guard = match guard {
         Ok(g) => g,
         Err(refusal) => {
             let why = match refusal {
@@ -271,12 +311,14 @@ pub(crate) async fn run(
         codes::C220_READY,
         format!("{hostname} ESMTP mailstead"),
     ));
+    let relay_client = crate::relay::in_networks(remote.ip(), &server.config.relay_networks);
     let mut session = Session {
         server,
         conn,
         remote,
         state: State::default(),
-        tls: None,
+        tls,
+        relay_client,
     };
     loop {
         let timeout = session.server.config.command_timeout;

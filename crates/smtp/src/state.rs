@@ -2,7 +2,7 @@
 
 use mailstead_smtp_proto::{MailFrom, RcptTo};
 use mailstead_store::model::Account;
-use mailstead_types::Address;
+use mailstead_types::AccountId;
 
 /// The client's greeting.
 #[derive(Debug, Clone)]
@@ -13,15 +13,33 @@ pub(crate) struct Greeting {
     pub extended: bool,
 }
 
+/// Where an accepted recipient's copy goes.
+#[derive(Debug, Clone)]
+pub(crate) enum Route {
+    /// A local address: the accounts it reaches get the message in their INBOX, and the
+    /// external destinations of its aliases get it forwarded (through the queue, with the
+    /// sender rewritten by SRS).
+    Local {
+        /// The accounts (distinct).
+        accounts: Vec<AccountId>,
+        /// External alias destinations.
+        forwarded: Vec<String>,
+    },
+    /// Another server's address (submission, or the original sender behind one of our
+    /// SRS addresses): queued as it is.
+    Remote(String),
+}
+
 /// One accepted recipient.
 #[derive(Debug, Clone)]
 pub(crate) struct Recipient {
-    /// The address as normalised.
-    pub address: Address,
-    /// The accounts it resolved to.
-    pub accounts: Vec<Account>,
-    /// The command with its DSN parameters (RFC 3461 §4: NOTIFY, ORCPT), which delivery
-    /// stores for the outbound queue.
+    /// The address as accepted (normalised when local), for the Received header and the
+    /// DSN's Final-Recipient.
+    pub address: String,
+    /// Where it goes.
+    pub route: Route,
+    /// The command with its DSN parameters (RFC 3461 §4: NOTIFY, ORCPT), which the queue
+    /// keeps.
     pub rcpt: RcptTo,
 }
 
@@ -49,11 +67,14 @@ pub(crate) struct Transaction {
     pub too_big: bool,
 }
 
-/// Session state.
+/// Session state. STARTTLS replaces it with a fresh one (RFC 3207 §4.2), authentication
+/// included (RFC 4954 §4 forbids AUTH before a new EHLO anyway).
 #[derive(Debug, Default)]
 pub(crate) struct State {
     /// After HELO/EHLO.
     pub greeting: Option<Greeting>,
+    /// After a successful AUTH (submission).
+    pub account: Option<Account>,
     /// After MAIL.
     pub transaction: Option<Transaction>,
     /// Rejected commands so far.

@@ -1,5 +1,6 @@
 //! Session tests of MAIL FROM (RFC 5321 §4.1.1.2) and its parameters: SIZE (RFC 1870),
-//! BODY (RFC 6152, RFC 3030), SMTPUTF8 (RFC 6531), RET and ENVID (RFC 3461).
+//! BODY (RFC 6152, RFC 3030), SMTPUTF8 (RFC 6531), RET and ENVID (RFC 3461), REQUIRETLS
+//! (RFC 8689).
 
 use mailstead_testkit::{SmtpClient, TestServer, assert_reply};
 
@@ -251,5 +252,27 @@ async fn invalid_dsn_values_are_rejected_with_501() {
         501,
         "5.5.4",
     );
+    assert_eq!(server.smtp.panics(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requiretls_is_refused_in_clear_with_530_5_7_10_and_accepted_over_tls() {
+    let server = TestServer::start().await;
+    let mut c = greeted(&server).await;
+    assert_reply(
+        &c.cmd("MAIL FROM:<sender@example.com> REQUIRETLS").await,
+        530,
+        "5.7.10",
+    );
+    let mut c = c.starttls(server.tls_client.clone()).await;
+    let (code, ehlo) = c.cmd("EHLO client.example").await;
+    assert_eq!(code, 250);
+    assert!(ehlo.lines().any(|l| l == "REQUIRETLS"), "{ehlo}");
+    assert_reply(
+        &c.cmd("MAIL FROM:<sender@example.com> REQUIRETLS").await,
+        250,
+        "2.1.0",
+    );
+    assert_reply(&c.cmd("RCPT TO:<alice@example.org>").await, 250, "2.1.5");
     assert_eq!(server.smtp.panics(), 0);
 }

@@ -1,5 +1,7 @@
 //! Session tests of RCPT TO (RFC 5321 §4.1.1.3): local recipients through accounts,
-//! aliases, catch-all, wildcards and alternative domains; no open relay; limits.
+//! aliases, catch-all, wildcards and alternative domains; no open relay; limits; external
+//! alias destinations forwarded through the queue with SRS, and bounces to our SRS
+//! addresses sent on to the original sender.
 
 use mailstead_directory::NewUser;
 use mailstead_store::model::AccountUpdate;
@@ -423,5 +425,108 @@ async fn utf8_recipient_with_smtputf8_is_looked_up() {
     assert_reply(&c.cmd("RCPT TO:<jürgen@example.org>").await, 550, "5.1.1");
     finish_data(&mut c, "utf8").await;
     assert_eq!(subjects(&server, "jösé@example.org").await, ["utf8"]);
+    assert_eq!(server.smtp.panics(), 0);
+}
+
+/// An alias `fwd@example.org` to alice and an external address, written past the
+/// directory's checks.
+async fn add_forwarding_alias(server: &TestServer) {
+    let domain = server
+        .directory
+        .find_domain("example.org")
+        .await
+        .expect("domain");
+    server
+        .stores
+        .meta
+        .create_alias(&mailstead_store::model::NewAlias {
+            domain_id: domain.id,
+            local_part: "fwd".into(),
+            wildcard: false,
+            destinations: vec!["alice@example.org".into(), "friend@remote.example".into()],
+        })
+        .await
+        .expect("alias");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_alias_destination_is_queued_with_an_srs_sender() {
+    let server = TestServer::start().await;
+    add_forwarding_alias(&server).await;
+    let mut c = in_transaction(&server).await;
+    assert_reply(&c.cmd("RCPT TO:<fwd@example.org>").await, 250, "2.1.5");
+    finish_data(&mut c, "forward me").await;
+    assert_eq!(subjects(&server, "alice@example.org").await, ["forward me"]);
+    let queued = server.queued().await;
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    let q = &queued[0];
+    // The sender is rewritten so SPF passes at the destination and bounces come back.
+    assert!(
+        q.mail_from.starts_with("SRS0=") && q.mail_from.ends_with("@mx.example.org"),
+        "{}",
+        q.mail_from
+    );
+    assert!(
+        q.mail_from.contains("=example.com=sender@"),
+        "{}",
+        q.mail_from
+    );
+    assert_eq!(q.recipients.len(), 1);
+    assert_eq!(q.recipients[0].address, "friend@remote.example");
+    // The copy sent on is the one stored, without Return-Path (it is not delivered here
+    // only).
+    let raw = server.blob(&q.blob_id).await;
+    assert!(raw.starts_with(b"Received: from client.example"), "{raw:?}");
+    assert_eq!(server.smtp.panics(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bounce_to_a_valid_srs_address_is_queued_to_the_original_sender() {
+    let server = TestServer::start().await;
+    let day = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        / 86_400;
+    let srs = server.queue.srs().forward("orig@remote.example", day);
+    assert!(srs.starts_with("SRS0="), "{srs}");
+    let mut c = server.smtp_client().await;
+    assert_eq!(c.cmd("EHLO bouncer.example").await.0, 250);
+    assert_reply(&c.cmd("MAIL FROM:<>").await, 250, "2.1.0");
+    assert_reply(&c.cmd(&format!("RCPT TO:<{srs}>")).await, 250, "2.1.5");
+    finish_data(&mut c, "Undelivered Mail Returned to Sender").await;
+    let queued = server.queued().await;
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0].mail_from, "");
+    assert_eq!(queued[0].recipients[0].address, "orig@remote.example");
+    assert_eq!(server.smtp.panics(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_srs_address_is_refused_with_550() {
+    let server = TestServer::start().await;
+    let mut c = server.smtp_client().await;
+    assert_eq!(c.cmd("EHLO bouncer.example").await.0, 250);
+    assert_reply(&c.cmd("MAIL FROM:<>").await, 250, "2.1.0");
+    let (code, text) = c
+        .cmd("RCPT TO:<SRS0=abcd=AA=victim.example=someone@mx.example.org>")
+        .await;
+    assert_reply(&(code, text.clone()), 550, "5.1.1");
+    assert!(text.contains("invalid SRS address"), "{text}");
+    // In a local domain too, and whatever the case of the tag.
+    assert_reply(
+        &c.cmd("RCPT TO:<srs0=abcd=AA=victim.example=someone@example.org>")
+            .await,
+        550,
+        "5.1.1",
+    );
+    // An SRS-looking address of another domain is simply not ours: no relaying.
+    assert_reply(
+        &c.cmd("RCPT TO:<SRS0=abcd=AA=victim.example=someone@other.example>")
+            .await,
+        554,
+        "5.7.1",
+    );
+    assert!(server.queued().await.is_empty());
     assert_eq!(server.smtp.panics(), 0);
 }

@@ -28,12 +28,18 @@ async fn starttls_upgrades_and_ehlo_no_longer_offers_it() {
         "CHUNKING",
         "ENHANCEDSTATUSCODES",
         "DSN",
+        "REQUIRETLS",
     ] {
         assert!(
             capabilities.contains(&expected),
             "{expected}: {capabilities:?}"
         );
     }
+    // The MX takes no logins, over TLS either.
+    assert!(
+        !capabilities.iter().any(|c| c.starts_with("AUTH")),
+        "{capabilities:?}"
+    );
     assert_reply(&c.cmd("NOOP").await, 250, "2.0.0");
     assert_eq!(server.smtp.panics(), 0);
 }

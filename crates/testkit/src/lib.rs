@@ -1,7 +1,9 @@
-//! Test support: an in-process mailstead (SMTP and IMAP) on `127.0.0.1:0` with a SQLite
-//! store in a temp directory, fixtures (domain `example.org`, users `alice` and `bob`), a
-//! line-based SMTP client and an IMAP client ([`imap::ImapClient`]), both with TLS. Each
-//! test builds its own server; nothing is shared.
+//! Test support: an in-process mailstead (SMTP MX, SMTP submission on STARTTLS and
+//! implicit-TLS listeners, IMAP) on `127.0.0.1:0` with a SQLite store in a temp
+//! directory, the mail-flow [`Queue`] over it (mock DNS; its delivery worker only on
+//! request), fixtures (domain `example.org`, users `alice` and `bob`), a line-based SMTP
+//! client and an IMAP client ([`imap::ImapClient`]), both with TLS. Each test builds its
+//! own server; nothing is shared.
 
 pub mod imap;
 
@@ -9,12 +11,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
 use mailstead_directory::{Directory, NewUser};
+use mailstead_dns::{MockResolver, Resolver};
 use mailstead_imap::{ImapConfig, ImapServer, Security};
-use mailstead_smtp::{SmtpConfig, SmtpServer};
+use mailstead_queue::{Queue, QueueConfig};
+use mailstead_smtp::{Role, Security as SmtpSecurity, SmtpConfig, SmtpServer};
 use mailstead_store::Stores;
-use mailstead_store::model::Message;
-use mailstead_types::{Address, Secret};
+use mailstead_store::model::{Message, QueuedMessage};
+use mailstead_types::{Address, BlobId, Secret};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -34,6 +39,9 @@ pub fn assert_reply(reply: &(u16, String), code: u16, enhanced: &str) {
 /// The password of every fixture user.
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The name in the test certificate (and the servers' host name).
+pub const HOSTNAME: &str = "mx.example.org";
+
 /// A running in-process server.
 pub struct TestServer {
     /// Holds the data directory alive.
@@ -42,10 +50,18 @@ pub struct TestServer {
     pub stores: Stores,
     /// The directory over them.
     pub directory: Directory,
-    /// The SMTP server.
+    /// The mail flow every SMTP listener hands messages to.
+    pub queue: Arc<Queue>,
+    /// The SMTP server in the MX role.
     pub smtp: Arc<SmtpServer>,
-    /// Where SMTP listens.
+    /// Where SMTP (MX, cleartext + STARTTLS) listens.
     pub smtp_addr: SocketAddr,
+    /// The SMTP server in the submission role.
+    pub submission: Arc<SmtpServer>,
+    /// Where submission with STARTTLS listens (as port 587).
+    pub submission_addr: SocketAddr,
+    /// Where submission with implicit TLS listens (as port 465).
+    pub submissions_addr: SocketAddr,
     /// The IMAP server.
     pub imap: Arc<ImapServer>,
     /// Where IMAP (cleartext + STARTTLS) listens.
@@ -57,27 +73,59 @@ pub struct TestServer {
     shutdown: watch::Sender<bool>,
 }
 
-impl TestServer {
-    /// A server with default test limits.
-    pub async fn start() -> Self {
-        Self::start_with(|_| {}).await
+type Tweak<T> = Box<dyn FnOnce(&mut T) + Send>;
+
+/// Settings of a [`TestServer`] before it starts; from [`TestServer::builder`].
+pub struct TestServerBuilder {
+    smtp: Tweak<SmtpConfig>,
+    submission: Tweak<SmtpConfig>,
+    imap: Tweak<ImapConfig>,
+    queue: Tweak<QueueConfig>,
+    resolver: Option<Arc<dyn Resolver>>,
+    run_queue: bool,
+}
+
+impl TestServerBuilder {
+    /// Changes the MX listener's settings.
+    pub fn smtp(mut self, f: impl FnOnce(&mut SmtpConfig) + Send + 'static) -> Self {
+        self.smtp = Box::new(f);
+        self
     }
 
-    /// A server whose SMTP limits `f` may change.
-    pub async fn start_with(f: impl FnOnce(&mut SmtpConfig)) -> Self {
-        Self::start_full(f, |_| {}).await
+    /// Changes the submission listeners' settings (role `Submission` already set).
+    pub fn submission(mut self, f: impl FnOnce(&mut SmtpConfig) + Send + 'static) -> Self {
+        self.submission = Box::new(f);
+        self
     }
 
-    /// A server whose IMAP settings `f` may change.
-    pub async fn start_with_imap(f: impl FnOnce(&mut ImapConfig)) -> Self {
-        Self::start_full(|_| {}, f).await
+    /// Changes the IMAP settings.
+    pub fn imap(mut self, f: impl FnOnce(&mut ImapConfig) + Send + 'static) -> Self {
+        self.imap = Box::new(f);
+        self
     }
 
-    /// A server whose SMTP and IMAP settings may be changed.
-    pub async fn start_full(
-        f: impl FnOnce(&mut SmtpConfig),
-        g: impl FnOnce(&mut ImapConfig),
-    ) -> Self {
+    /// Changes the queue settings (`QueueConfig::for_tests` by default).
+    pub fn queue(mut self, f: impl FnOnce(&mut QueueConfig) + Send + 'static) -> Self {
+        self.queue = Box::new(f);
+        self
+    }
+
+    /// The resolver of the queue (default: an empty [`MockResolver`], every name
+    /// NXDOMAIN).
+    pub fn resolver(mut self, resolver: Arc<dyn Resolver>) -> Self {
+        self.resolver = Some(resolver);
+        self
+    }
+
+    /// Runs the queue's delivery worker (off by default, so tests can look at what was
+    /// queued with `stores.meta.queue_list()`).
+    pub fn run_queue(mut self) -> Self {
+        self.run_queue = true;
+        self
+    }
+
+    /// Starts the server.
+    pub async fn start(self) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let stores = mailstead_store::open(
             &mailstead_store::MetaBackend::Sqlite {
@@ -99,7 +147,7 @@ impl TestServer {
                 .expect("user");
         }
         let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-        mailstead_server::tls::generate_self_signed(&["mx.example.org".into()], &cert, &key)
+        mailstead_server::tls::generate_self_signed(&[HOSTNAME.into()], &cert, &key)
             .expect("certificate");
         let tls = mailstead_server::tls::load_server_config(&cert, &key).expect("tls config");
         let mut roots = rustls::RootCertStore::empty();
@@ -115,15 +163,51 @@ impl TestServer {
             .with_root_certificates(roots)
             .with_no_client_auth(),
         );
-        let mut config = SmtpConfig::for_tests("mx.example.org");
-        f(&mut config);
-        let smtp = SmtpServer::new(config, stores.clone(), Some(tls.clone()));
+        let (shutdown, rx) = watch::channel(false);
+
+        let mut queue_config = QueueConfig::for_tests(HOSTNAME);
+        (self.queue)(&mut queue_config);
+        let resolver = self
+            .resolver
+            .unwrap_or_else(|| Arc::new(MockResolver::new()));
+        let queue = Queue::new(queue_config, stores.clone(), resolver)
+            .await
+            .expect("queue");
+        if self.run_queue {
+            tokio::spawn(queue.clone().run(rx.clone()));
+        }
+
+        let mut config = SmtpConfig::for_tests(HOSTNAME);
+        (self.smtp)(&mut config);
+        let smtp = SmtpServer::new(config, stores.clone(), Some(tls.clone()), queue.clone());
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let smtp_addr = listener.local_addr().expect("addr");
-        let (shutdown, rx) = watch::channel(false);
-        tokio::spawn(smtp.clone().serve(listener, rx.clone()));
-        let mut imap_config = ImapConfig::for_tests("mx.example.org");
-        g(&mut imap_config);
+        tokio::spawn(
+            smtp.clone()
+                .serve(listener, SmtpSecurity::StartTls, rx.clone()),
+        );
+
+        let mut config = SmtpConfig::for_tests(HOSTNAME);
+        config.role = Role::Submission;
+        (self.submission)(&mut config);
+        let submission = SmtpServer::new(config, stores.clone(), Some(tls.clone()), queue.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let submission_addr = listener.local_addr().expect("addr");
+        tokio::spawn(
+            submission
+                .clone()
+                .serve(listener, SmtpSecurity::StartTls, rx.clone()),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let submissions_addr = listener.local_addr().expect("addr");
+        tokio::spawn(
+            submission
+                .clone()
+                .serve(listener, SmtpSecurity::ImplicitTls, rx.clone()),
+        );
+
+        let mut imap_config = ImapConfig::for_tests(HOSTNAME);
+        (self.imap)(&mut imap_config);
         let imap = ImapServer::new(imap_config, stores.clone(), Some(tls));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let imap_addr = listener.local_addr().expect("addr");
@@ -135,8 +219,12 @@ impl TestServer {
             dir,
             stores,
             directory,
+            queue,
             smtp,
             smtp_addr,
+            submission,
+            submission_addr,
+            submissions_addr,
             imap,
             imap_addr,
             imaps_addr,
@@ -144,13 +232,103 @@ impl TestServer {
             shutdown,
         }
     }
+}
 
-    /// A connected SMTP client that has read the greeting.
+impl TestServer {
+    /// Settings to change before starting.
+    pub fn builder() -> TestServerBuilder {
+        TestServerBuilder {
+            smtp: Box::new(|_| {}),
+            submission: Box::new(|_| {}),
+            imap: Box::new(|_| {}),
+            queue: Box::new(|_| {}),
+            resolver: None,
+            run_queue: false,
+        }
+    }
+
+    /// A server with default test limits.
+    pub async fn start() -> Self {
+        Self::builder().start().await
+    }
+
+    /// A server whose SMTP (MX) limits `f` may change.
+    pub async fn start_with(f: impl FnOnce(&mut SmtpConfig) + Send + 'static) -> Self {
+        Self::builder().smtp(f).start().await
+    }
+
+    /// A server whose submission settings `f` may change.
+    pub async fn start_with_submission(f: impl FnOnce(&mut SmtpConfig) + Send + 'static) -> Self {
+        Self::builder().submission(f).start().await
+    }
+
+    /// A server whose IMAP settings `f` may change.
+    pub async fn start_with_imap(f: impl FnOnce(&mut ImapConfig) + Send + 'static) -> Self {
+        Self::builder().imap(f).start().await
+    }
+
+    /// A server whose SMTP (MX) and IMAP settings may be changed.
+    pub async fn start_full(
+        f: impl FnOnce(&mut SmtpConfig) + Send + 'static,
+        g: impl FnOnce(&mut ImapConfig) + Send + 'static,
+    ) -> Self {
+        Self::builder().smtp(f).imap(g).start().await
+    }
+
+    /// A connected SMTP (MX) client that has read the greeting.
     pub async fn smtp_client(&self) -> SmtpClient {
         let mut c = SmtpClient::connect(self.smtp_addr).await;
         let (code, _) = c.read_reply().await;
         assert_eq!(code, 220, "greeting");
         c
+    }
+
+    /// A connected submission client (cleartext, STARTTLS offered) that has read the
+    /// greeting.
+    pub async fn submission_client(&self) -> SmtpClient {
+        let mut c = SmtpClient::connect(self.submission_addr).await;
+        let (code, _) = c.read_reply().await;
+        assert_eq!(code, 220, "greeting");
+        c
+    }
+
+    /// A submission client over implicit TLS (port 465 style) that has read the greeting.
+    pub async fn submissions_client(&self) -> SmtpClient {
+        let mut c =
+            SmtpClient::connect_tls(self.submissions_addr, self.tls_client.clone(), HOSTNAME).await;
+        let (code, _) = c.read_reply().await;
+        assert_eq!(code, 220, "greeting");
+        c
+    }
+
+    /// A submission client after EHLO, STARTTLS, EHLO and `AUTH PLAIN` as `user` with
+    /// `password`: ready for MAIL.
+    pub async fn submission_login_with(&self, user: &str, password: &str) -> SmtpClient {
+        let c = self.submission_client().await;
+        let mut c = c.starttls(self.tls_client.clone()).await;
+        assert_eq!(c.cmd("EHLO client.example").await.0, 250);
+        assert_reply(&c.auth_plain(user, password).await, 235, "2.7.0");
+        c
+    }
+
+    /// [`TestServer::submission_login_with`] with the fixture password.
+    pub async fn submission_login(&self, user: &str) -> SmtpClient {
+        self.submission_login_with(user, PASSWORD).await
+    }
+
+    /// Every queued message with its recipients, oldest first.
+    pub async fn queued(&self) -> Vec<QueuedMessage> {
+        self.stores.meta.queue_list().await.expect("queue_list")
+    }
+
+    /// The raw content of a blob (a queued message's, say).
+    pub async fn blob(&self, id: &BlobId) -> Vec<u8> {
+        self.stores
+            .blobs
+            .get(id)
+            .await
+            .expect("blob")
+            .expect("blob present")
     }
 
     /// Messages in a user's INBOX with their raw content, ascending UID.
@@ -169,13 +347,7 @@ impl TestServer {
             .expect("inbox");
         let mut out = Vec::new();
         for m in meta.messages(inbox.id).await.expect("messages") {
-            let raw = self
-                .stores
-                .blobs
-                .get(&m.blob_id)
-                .await
-                .expect("blob")
-                .expect("blob present");
+            let raw = self.blob(&m.blob_id).await;
             out.push((m, raw));
         }
         out
@@ -186,7 +358,8 @@ impl TestServer {
         imap::ImapClient::login(self.imap_addr, user, PASSWORD).await
     }
 
-    /// Asks the listener to stop accepting; open sessions get 421 at their next command.
+    /// Asks the listeners (and the queue worker) to stop; open sessions get 421 at their
+    /// next command.
     pub fn stop(&self) {
         let _ = self.shutdown.send(true);
     }
@@ -210,6 +383,33 @@ impl SmtpClient {
             stream: Box::new(stream),
             buf: Vec::new(),
         }
+    }
+
+    /// Connects with TLS from the first byte (implicit TLS, RFC 8314), trusting `config`
+    /// and checking the certificate for `name`; does not read the greeting.
+    pub async fn connect_tls(
+        addr: SocketAddr,
+        config: Arc<rustls::ClientConfig>,
+        name: &str,
+    ) -> Self {
+        SmtpClient::connect(addr).await.upgrade(config, name).await
+    }
+
+    /// EHLO, STARTTLS (expects `220`), then the handshake for [`HOSTNAME`]; EHLO must be
+    /// sent again after (RFC 3207 §4.2).
+    pub async fn starttls(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        assert!(self.buf.is_empty(), "unread input before STARTTLS");
+        let (code, _) = self.cmd("EHLO client.example").await;
+        assert_eq!(code, 250, "EHLO before STARTTLS");
+        let (code, text) = self.cmd("STARTTLS").await;
+        assert_eq!(code, 220, "STARTTLS: {text}");
+        self.upgrade(config, HOSTNAME).await
+    }
+
+    /// `AUTH PLAIN` with an initial response; returns the reply.
+    pub async fn auth_plain(&mut self, user: &str, password: &str) -> (u16, String) {
+        let ir = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        self.cmd(&format!("AUTH PLAIN {ir}")).await
     }
 
     /// Sends bytes as they are.

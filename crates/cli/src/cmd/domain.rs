@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use mailstead_directory::Directory;
 use serde_json::json;
 
-use crate::cli::DomainCmd;
+use crate::cli::{DkimCmd, DomainCmd};
 use crate::output::{self, table, time};
 
 pub async fn run(dir: &Directory, cmd: DomainCmd, as_json: bool) -> anyhow::Result<ExitCode> {
@@ -15,7 +15,8 @@ pub async fn run(dir: &Directory, cmd: DomainCmd, as_json: bool) -> anyhow::Resu
             if as_json {
                 output::json(&d)?;
             } else {
-                println!("added domain {}", d.name);
+                println!("added domain {}; its DKIM records:", d.name);
+                print_records(&dir.dkim_records(d.name.as_str()).await?);
             }
         }
         DomainCmd::List => {
@@ -100,6 +101,59 @@ pub async fn run(dir: &Directory, cmd: DomainCmd, as_json: bool) -> anyhow::Resu
                 println!("removed alternative {alternative}");
             }
         }
+        DomainCmd::Dkim(cmd) => dkim(dir, cmd, as_json).await?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_records(records: &[mailstead_directory::DkimRecord]) {
+    for r in records {
+        println!(
+            "{} {} {}{}",
+            r.key.selector,
+            r.key.algorithm.as_str(),
+            time(r.key.created_at),
+            if r.key.active {
+                " (signing)"
+            } else {
+                " (retired)"
+            }
+        );
+        println!("  {} TXT \"{}\"", r.name, r.value);
+    }
+}
+
+async fn dkim(dir: &Directory, cmd: DkimCmd, as_json: bool) -> anyhow::Result<()> {
+    match cmd {
+        DkimCmd::List { domain } => {
+            let records = dir.dkim_records(&domain).await?;
+            if as_json {
+                output::json(&records)?;
+            } else if records.is_empty() {
+                println!(
+                    "{domain} has no DKIM keys; `mailstead domain dkim rotate {domain}` makes some"
+                );
+            } else {
+                print_records(&records);
+            }
+        }
+        DkimCmd::Rotate { domain } => {
+            let records = dir.rotate_dkim(&domain).await?;
+            if as_json {
+                output::json(&records)?;
+            } else {
+                println!("new keys for {domain}; publish these records now:");
+                print_records(&records);
+            }
+        }
+        DkimCmd::Remove { domain, selector } => {
+            dir.remove_dkim(&domain, &selector).await?;
+            if as_json {
+                output::json(&json!({ "removed": selector }))?;
+            } else {
+                println!("removed DKIM selector {selector} of {domain}");
+            }
+        }
+    }
+    Ok(())
 }

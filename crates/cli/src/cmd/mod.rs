@@ -3,6 +3,7 @@
 mod alias;
 mod config;
 mod domain;
+mod queue;
 mod serve;
 mod token;
 mod user;
@@ -25,6 +26,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(c) => user::run(&open_directory(&path).await?, c, cli.json).await,
         Command::Alias(c) => alias::run(&open_directory(&path).await?, c, cli.json).await,
         Command::Token(c) => token::run(&open_directory(&path).await?, c, cli.json).await,
+        Command::Queue(c) => queue::run(&open_directory(&path).await?, c, cli.json).await,
     }
 }
 

@@ -1,5 +1,5 @@
 //! Helpers shared by the end-to-end tests of the built `mailstead` binary (`e2e.rs`,
-//! `smtp_e2e.rs`): a scratch installation in a temp dir, the running server, a fresh
+//! `smtp_e2e.rs`, `imap_e2e.rs`, `queue_e2e.rs`): a scratch installation in a temp dir, the running server, a fresh
 //! PostgreSQL database per test, external commands with a deadline, and reading back what
 //! the server stored through the `mailstead-store` crate.
 //!
@@ -39,6 +39,10 @@ pub struct Install {
     pub smtp_port: u16,
     pub imap_port: u16,
     pub imaps_port: u16,
+    /// Submission with STARTTLS (`[submission] listen`).
+    pub submission_port: u16,
+    /// Submission over implicit TLS (`[submission] tls_listen`).
+    pub submissions_port: u16,
 }
 
 impl Install {
@@ -52,7 +56,8 @@ impl Install {
         ])
     }
 
-    /// SMTP, IMAP and HTTP on free loopback ports, host name `mail.example.org` (so the first
+    /// SMTP, submission, IMAP and HTTP on free loopback ports (never the default ports,
+    /// so tests can run in parallel), host name `mail.example.org` (so the first
     /// run creates the domain example.org and admin@example.org), plus `extra_env`.
     pub fn new(extra_env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -60,6 +65,8 @@ impl Install {
         let smtp_port = free_port();
         let imap_port = free_port();
         let imaps_port = free_port();
+        let submission_port = free_port();
+        let submissions_port = free_port();
         let mut env = vec![
             (
                 "MAILSTEAD_IMAP_LISTEN".to_string(),
@@ -72,6 +79,14 @@ impl Install {
             (
                 "MAILSTEAD_SMTP_LISTEN".to_string(),
                 format!("[\"127.0.0.1:{smtp_port}\"]"),
+            ),
+            (
+                "MAILSTEAD_SUBMISSION_LISTEN".to_string(),
+                format!("[\"127.0.0.1:{submission_port}\"]"),
+            ),
+            (
+                "MAILSTEAD_SUBMISSION_TLS_LISTEN".to_string(),
+                format!("[\"127.0.0.1:{submissions_port}\"]"),
             ),
             (
                 "MAILSTEAD_CONFIG".to_string(),
@@ -100,7 +115,16 @@ impl Install {
             smtp_port,
             imap_port,
             imaps_port,
+            submission_port,
+            submissions_port,
         }
+    }
+
+    /// Sets (or replaces) one environment variable of every later command, e.g.
+    /// `MAILSTEAD_QUEUE_REMOTE_PORT`; takes effect at the next `serve`.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
     }
 
     pub fn path(&self) -> &Path {

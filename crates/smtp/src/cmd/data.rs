@@ -3,6 +3,7 @@
 use mailstead_smtp_proto::{DataDecoder, DataProgress, codes};
 
 use super::rep;
+use crate::deliver::{Context, Outcome};
 use crate::session::{End, Flow, ReadError, Session};
 use crate::state::BodyMode;
 
@@ -161,14 +162,14 @@ async fn read_data(s: &mut Session) -> Result<(), End> {
     }
 }
 
-/// Delivers the complete message and answers: `250` only once it is durable.
+/// Hands the complete message to the queue and answers: `250` only once it is durable.
 async fn finish(s: &mut Session, body: Vec<u8>) -> Result<Flow, End> {
     let Some(tx) = s.state.transaction.take() else {
         s.conn
             .reply(&rep(codes::C503_BAD_SEQUENCE, "no transaction"));
         return Ok(Flow::Continue);
     };
-    let ctx = crate::deliver::Context {
+    let ctx = Context {
         helo: s
             .state
             .greeting
@@ -178,15 +179,26 @@ async fn finish(s: &mut Session, body: Vec<u8>) -> Result<Flow, End> {
         extended: s.state.greeting.as_ref().is_some_and(|g| g.extended),
         remote: s.remote,
         tls: s.tls.clone(),
+        account: s.state.account.clone(),
     };
     match crate::deliver::deliver(&s.server, &tx, &ctx, body).await {
-        Ok(id) => {
+        Ok(Outcome::Accepted { id, accepted }) => {
             s.server
                 .delivered
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            s.conn
-                .reply(&rep(codes::C250_QUEUED, format!("ok: stored as {id}")));
+            if let Some(account) = &ctx.account {
+                s.server.send_rate.record(account.id);
+            }
+            // "stored" when every copy is in a mailbox already, "queued" when some wait
+            // for delivery to other servers.
+            let text = if accepted.queued == 0 {
+                format!("ok: stored as {id}")
+            } else {
+                format!("ok: queued as {id}")
+            };
+            s.conn.reply(&rep(codes::C250_QUEUED, text));
         }
+        Ok(Outcome::Refused(reply)) => s.conn.reply(&reply),
         Err(e) => {
             tracing::error!(error = %e, "delivery failed");
             s.conn.reply(&rep(

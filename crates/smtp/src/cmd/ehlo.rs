@@ -1,4 +1,8 @@
 //! EHLO and HELO (RFC 5321 §4.1.1.1): greeting, capability list, implicit reset.
+//!
+//! The list depends on the session: STARTTLS until TLS is up (RFC 3207), AUTH on
+//! submission once it may be used (RFC 4954 §4: never in clear), REQUIRETLS only over
+//! TLS (RFC 8689 §4).
 
 use mailstead_smtp_proto::{EhloResponse, codes};
 
@@ -39,6 +43,12 @@ pub(crate) fn ehlo(s: &mut Session, domain: String, extended: bool) -> Flow {
     ];
     if s.server.tls.is_some() && s.tls.is_none() {
         capabilities.push("STARTTLS".into());
+    }
+    if s.tls.is_some() {
+        capabilities.push("REQUIRETLS".into());
+    }
+    if s.auth_allowed() {
+        capabilities.push("AUTH PLAIN LOGIN".into());
     }
     capabilities.push("HELP".into());
     let response = EhloResponse {

@@ -1,4 +1,4 @@
-//! VRFY, EXPN, HELP, and AUTH on the MX listener.
+//! VRFY, EXPN, HELP, and AUTH on the MX listener (submission: `auth`).
 
 use mailstead_smtp_proto::codes;
 

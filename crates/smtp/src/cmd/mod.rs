@@ -1,5 +1,6 @@
 //! Command dispatch: one module per command family.
 
+mod auth;
 mod data;
 mod ehlo;
 mod mail;
@@ -23,7 +24,7 @@ pub(crate) async fn handle(s: &mut Session, command: Command) -> Result<Flow, En
     match command {
         Command::Ehlo { domain } => Ok(ehlo::ehlo(s, domain, true)),
         Command::Helo { domain } => Ok(ehlo::ehlo(s, domain, false)),
-        Command::Mail(mail) => Ok(mail::mail(s, mail)),
+        Command::Mail(mail) => Ok(mail::mail(s, mail).await),
         Command::Rcpt(rcpt) => rcpt::rcpt(s, rcpt).await,
         Command::Data => data::data(s).await,
         Command::Bdat { chunk_size, last } => data::bdat(s, chunk_size, last).await,
@@ -45,6 +46,15 @@ pub(crate) async fn handle(s: &mut Session, command: Command) -> Result<Flow, En
         Command::Expn { .. } => Ok(misc::expn(s)),
         Command::Help { .. } => Ok(misc::help(s)),
         Command::StartTls => starttls::starttls(s).await,
-        Command::Auth { .. } => Ok(misc::auth(s)),
+        Command::Auth {
+            mechanism,
+            initial_response,
+        } => {
+            if s.submission() {
+                auth::auth(s, &mechanism, initial_response).await
+            } else {
+                Ok(misc::auth(s))
+            }
+        }
     }
 }

@@ -1,12 +1,19 @@
-//! RCPT TO (RFC 5321 §4.1.1.3): only local recipients on this listener (no open relay).
+//! RCPT TO (RFC 5321 §4.1.1.3). On the MX only local recipients (no open relay), plus
+//! bounces to our SRS addresses, which are sent on; on submission any destination
+//! (RFC 6409 §4.3; MAIL checked the authorization), address literals excepted.
+//!
+//! A local address is expanded at once (`Directory::resolve_recipient`): its accounts get
+//! the message in their INBOX, its external alias destinations get it forwarded.
 
+use mailstead_queue::srs::Srs;
 use mailstead_smtp_proto::{RcptTo, codes};
+use mailstead_store::model::unix_now;
 use mailstead_types::Address;
 
 use super::rep;
 use crate::SmtpServer;
 use crate::session::{End, Flow, Session};
-use crate::state::Recipient;
+use crate::state::{Recipient, Route};
 
 /// Checks and records a recipient.
 pub(crate) async fn rcpt(s: &mut Session, rcpt: RcptTo) -> Result<Flow, End> {
@@ -39,91 +46,159 @@ pub(crate) async fn rcpt(s: &mut Session, rcpt: RcptTo) -> Result<Flow, End> {
         ));
         return Ok(s.bad_command());
     }
-    let address = match recipient_address(&s.server, &rcpt).await {
-        Ok(Target::Local(a)) => a,
-        Ok(Target::NotLocal) => {
+    let recipient = match classify(s, &rcpt).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(refused)) => return Ok(refused),
+        Err(e) => return Ok(temporary(s, e)),
+    };
+    tracing::debug!(rcpt = %recipient.address, "RCPT");
+    if let Some(tx) = s.state.transaction.as_mut() {
+        tx.recipients.push(recipient);
+    }
+    s.conn.reply(&rep(codes::C250_RECIPIENT_OK, "recipient ok"));
+    Ok(Flow::Continue)
+}
+
+/// A lookup failed: the client is told 451 and tries again later.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LookupError {
+    /// The store.
+    #[error(transparent)]
+    Store(#[from] mailstead_store::StoreError),
+    /// The directory.
+    #[error(transparent)]
+    Directory(#[from] mailstead_directory::DirectoryError),
+}
+
+/// Decides where a recipient goes. `Ok(Err(flow))`: refused, the reply is queued.
+async fn classify(s: &mut Session, rcpt: &RcptTo) -> Result<Result<Recipient, Flow>, LookupError> {
+    let path = &rcpt.forward_path;
+    let accepted = |address: String, route: Route| Recipient {
+        address,
+        route,
+        rcpt: rcpt.clone(),
+    };
+    // A bounce to one of our SRS addresses (mail we forwarded): sent on to the original
+    // sender once the address is verified, so forged ones cannot make us relay.
+    if !path.domain.is_empty()
+        && Srs::is_srs(&path.local_part)
+        && is_our_domain(&s.server, &path.domain).await?
+    {
+        let day = (unix_now().max(0) as u64) / 86_400;
+        return Ok(match s.server.queue.srs().reverse(&path.local_part, day) {
+            Ok(original) => {
+                tracing::debug!(rcpt = %path, to = %original, "SRS address reversed");
+                Ok(accepted(path.to_string(), Route::Remote(original)))
+            }
+            Err(e) => {
+                tracing::info!(rcpt = %path, error = %e, "SRS address refused");
+                s.conn
+                    .reply(&rep(codes::C550_NO_SUCH_USER, "invalid SRS address"));
+                Err(s.bad_command())
+            }
+        });
+    }
+    if s.submission() && path.domain.starts_with('[') {
+        s.conn.reply(&rep(
+            codes::C550_BAD_DESTINATION_SYSTEM,
+            "address literals are not accepted",
+        ));
+        return Ok(Err(s.bad_command()));
+    }
+    let address = match recipient_address(&s.server, rcpt).await? {
+        Target::Local(a) => a,
+        Target::NotLocal if s.submission() => {
+            // RFC 6409 §4.3: an authorized submission may go anywhere (MAIL checked the
+            // authorization).
+            if path.domain.parse::<mailstead_types::Domain>().is_err() {
+                s.conn.reply(&rep(
+                    codes::C501_BAD_RECIPIENT,
+                    "invalid destination domain",
+                ));
+                return Ok(Err(s.bad_command()));
+            }
+            return Ok(Ok(accepted(
+                path.to_string(),
+                Route::Remote(path.to_string()),
+            )));
+        }
+        Target::NotLocal => {
             s.conn
                 .reply(&rep(codes::C554_RELAY_DENIED, "relay access denied"));
-            return Ok(s.bad_command());
+            return Ok(Err(s.bad_command()));
         }
-        Ok(Target::Impossible) => {
+        Target::Impossible => {
             s.conn.reply(&rep(codes::C550_NO_SUCH_USER, "no such user"));
-            return Ok(s.bad_command());
+            return Ok(Err(s.bad_command()));
         }
-        Err(e) => return Ok(temporary(s, e)),
     };
-    let mut resolution = match s.server.directory.resolve_recipient(&address).await {
-        Ok(r) => r,
-        Err(e) => return Ok(temporary(s, e)),
-    };
+    let mut resolution = s.server.directory.resolve_recipient(&address).await?;
     if resolution.is_empty() && address.local_part() == "postmaster" {
         // RFC 5321 §4.5.1: postmaster must be accepted for every domain we serve. With no
         // account or alias of that name, the global administrators receive it.
-        match s.server.stores.meta.list_accounts(None).await {
-            Ok(all) => {
-                resolution.accounts = all
-                    .into_iter()
-                    .filter(|a| a.global_admin && a.enabled)
-                    .collect();
-            }
-            Err(e) => return Ok(temporary(s, e)),
-        }
+        let all = s.server.stores.meta.list_accounts(None).await?;
+        resolution.accounts = all
+            .into_iter()
+            .filter(|a| a.global_admin && a.enabled)
+            .collect();
     }
     if resolution.is_empty() {
         s.conn.reply(&rep(
             codes::C550_NO_SUCH_USER,
             format!("<{address}>: no such user"),
         ));
-        return Ok(s.bad_command());
+        return Ok(Err(s.bad_command()));
     }
-    if !resolution.external.is_empty() {
-        // Forwarding to external addresses needs the outbound queue (#5). The directory
-        // refuses such aliases; one that exists anyway (written past it) is deferred, so
-        // the sender retries and nothing is dropped.
-        tracing::warn!(rcpt = %address, "alias has external destinations; deferring");
-        s.conn.reply(&rep(
-            codes::C451_LOCAL_ERROR,
-            "forwarding to external addresses is not available yet",
-        ));
-        return Ok(Flow::Continue);
-    }
-    if resolution.accounts.is_empty() {
+    if resolution.accounts.is_empty() && resolution.external.is_empty() {
         s.conn.reply(&rep(
             codes::C550_MAILBOX_DISABLED,
             format!("<{address}>: mailbox disabled"),
         ));
-        return Ok(s.bad_command());
+        return Ok(Err(s.bad_command()));
     }
-    // Quota: refuse (temporarily) only when every account this address reaches is full;
-    // mail for the others must not wait for one full mailbox.
-    let mut room = false;
-    for account in &resolution.accounts {
-        match account.quota_bytes {
-            None => room = true,
-            Some(quota) => match s.server.stores.meta.account_usage(account.id).await {
-                Ok(used) if used < quota => room = true,
-                Ok(_) => {}
-                Err(e) => return Ok(temporary(s, e)),
-            },
-        }
+    // Quota: refuse (temporarily) only when every account this address reaches is full
+    // and nothing is forwarded; mail for the others must not wait for one full mailbox.
+    let mut room = !resolution.external.is_empty();
+    let mut accounts = resolution.accounts.iter();
+    while !room && let Some(account) = accounts.next() {
+        room = match account.quota_bytes {
+            None => true,
+            Some(quota) => s.server.stores.meta.account_usage(account.id).await? < quota,
+        };
     }
     if !room {
         s.conn.reply(&rep(
             codes::C452_INSUFFICIENT_STORAGE,
             format!("<{address}>: mailbox full"),
         ));
-        return Ok(Flow::Continue);
+        return Ok(Err(Flow::Continue));
     }
-    tracing::debug!(rcpt = %address, accounts = resolution.accounts.len(), "RCPT");
-    if let Some(tx) = s.state.transaction.as_mut() {
-        tx.recipients.push(Recipient {
-            address,
-            accounts: resolution.accounts,
-            rcpt,
-        });
+    if !resolution.external.is_empty() {
+        // External alias destinations are forwarded by the queue, the sender rewritten
+        // with SRS so that SPF passes at the destination.
+        tracing::debug!(rcpt = %address, forwarded = resolution.external.len(), "forwarding");
     }
-    s.conn.reply(&rep(codes::C250_RECIPIENT_OK, "recipient ok"));
-    Ok(Flow::Continue)
+    Ok(Ok(accepted(
+        address.to_string(),
+        Route::Local {
+            accounts: resolution.accounts.iter().map(|a| a.id).collect(),
+            forwarded: resolution.external.iter().map(|a| a.to_string()).collect(),
+        },
+    )))
+}
+
+/// Whether `domain` (as sent in a path) is our host name or a local domain.
+async fn is_our_domain(
+    server: &SmtpServer,
+    domain: &str,
+) -> Result<bool, mailstead_store::StoreError> {
+    if domain.eq_ignore_ascii_case(&server.config.hostname) {
+        return Ok(true);
+    }
+    let Ok(domain) = domain.parse::<mailstead_types::Domain>() else {
+        return Ok(false);
+    };
+    Ok(server.stores.meta.resolve_domain(&domain).await?.is_some())
 }
 
 /// Where a recipient path points.

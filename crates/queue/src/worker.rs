@@ -509,7 +509,18 @@ async fn deliver_domain(
                     },
                     Err(e) => {
                         tracing::info!(domain = %domain, host = %hop.host, addr = %hop.addr, error = %e, "connection failed");
-                        if e.is_permanent() {
+                        if hop.smarthost.is_some() && relay_login_failed(&e) {
+                            // A smarthost refusing our login (535) or offering no usable
+                            // mechanism is our misconfiguration, not the recipient's
+                            // fault: defer and keep the mail, as Postfix does with
+                            // `smtp_sasl_auth_soft_bounce`. Was: a 535 failed the
+                            // recipients at once and bounced every message.
+                            last = Attempt::Temporary {
+                                remote: Some(hop.host.clone()),
+                                text: e.to_string(),
+                                status: "4.7.0".into(),
+                            };
+                        } else if e.is_permanent() {
                             // A 5xx greeting or a missing required extension applies to
                             // this host only; RFC 5321 §5.1 lets us try the others.
                             last = Attempt::Permanent {
@@ -601,6 +612,15 @@ async fn deliver_domain(
         }
     }
     all(&rcpts, last)
+}
+
+/// Whether opening a session failed at AUTH: refused, or no mechanism we can use.
+fn relay_login_failed(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::Refused { stage: "AUTH", .. }
+            | ClientError::Unsupported("AUTH PLAIN or LOGIN")
+    )
 }
 
 fn permanent_status(e: &ClientError) -> String {

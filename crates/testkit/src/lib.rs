@@ -358,6 +358,12 @@ impl TestServer {
         imap::ImapClient::login(self.imap_addr, user, PASSWORD).await
     }
 
+    /// The server's self-signed certificate in PEM, whose one name is [`HOSTNAME`]: for
+    /// another server's `QueueConfig::extra_roots_pem` when it relays through this one.
+    pub fn certificate_pem(&self) -> Vec<u8> {
+        std::fs::read(self.dir.path().join("cert.pem")).expect("read certificate")
+    }
+
     /// Asks the listeners (and the queue worker) to stop; open sessions get 421 at their
     /// next command.
     pub fn stop(&self) {

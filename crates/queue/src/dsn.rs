@@ -286,8 +286,9 @@ fn field(out: &mut String, name: &str, value: &str) {
     let mut line_len = name.len() + 1;
     for (i, word) in value.split(' ').enumerate() {
         // A space before every word but the first; one that would overflow the line
-        // becomes the folding whitespace.
-        if i > 0 && line_len + 1 + word.len() > FOLD_AT && line_len > 1 {
+        // becomes the folding whitespace. Never before an empty word (a run of spaces):
+        // that could leave a line of white space only (RFC 5322 §4.2, obsolete syntax).
+        if i > 0 && !word.is_empty() && line_len + 1 + word.len() > FOLD_AT && line_len > 1 {
             out.push_str("\r\n");
             line_len = 0;
         }

@@ -64,6 +64,7 @@
 //! - `passlib`: passlib's `bcrypt_sha256` and `pbkdf2_sha256`.
 //! - `ldap`: `{SSHA}`, `{SSHA512}` and plain text.
 //! - `generate`: random passwords and app-password tokens.
+//! - [`sasl`]: the SASL PLAIN message (RFC 4616), shared by IMAP and SMTP AUTH.
 
 mod argon;
 mod blowfish;
@@ -71,6 +72,7 @@ mod crypt;
 mod generate;
 mod ldap;
 mod passlib;
+pub mod sasl;
 mod scheme;
 
 pub use generate::{generate_password, generate_token};

@@ -225,7 +225,9 @@ fn start_on(binary: &Path, dir: &Path, port: u16, local_data: &[&str]) -> io::Re
     loop {
         if let Some(status) = child.try_wait()? {
             let log = read_log();
-            let kind = if log.contains("Address already in use") {
+            // unbound writes "bind: address already in use" (strerror, lower case on this
+            // libc); compare without case so the retry with another port happens.
+            let kind = if log.to_ascii_lowercase().contains("address already in use") {
                 io::ErrorKind::AddrInUse
             } else {
                 io::ErrorKind::Other

@@ -60,23 +60,14 @@ pub(crate) async fn authenticate(
             .decode(response.as_bytes())
             .map_err(|_| bad("invalid base64"))?
     };
-    // RFC 4616: [authzid] NUL authcid NUL passwd
-    let mut parts = decoded.split(|&b| b == 0);
-    let (Some(authzid), Some(authcid), Some(password), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad("malformed PLAIN response"));
+    let credentials = match mailstead_credentials::sasl::parse_plain(&decoded) {
+        Ok(c) => c,
+        Err(e @ mailstead_credentials::sasl::PlainError::OtherIdentity) => {
+            return Err(no(Some(ResponseCode::AuthorizationFailed), e.to_string()));
+        }
+        Err(e) => return Err(bad(e.to_string())),
     };
-    let authcid = String::from_utf8(authcid.to_vec()).map_err(|_| bad("user name is not UTF-8"))?;
-    let password =
-        String::from_utf8(password.to_vec()).map_err(|_| bad("password is not UTF-8"))?;
-    if !authzid.is_empty() && !authzid.eq_ignore_ascii_case(authcid.as_bytes()) {
-        return Err(no(
-            Some(ResponseCode::AuthorizationFailed),
-            "acting as another user is not allowed",
-        ));
-    }
-    check(s, &authcid, Secret::new(password)).await
+    check(s, &credentials.authcid, Secret::new(credentials.password)).await
 }
 
 /// Checks the credentials, throttled; on success the session is authenticated.

@@ -90,34 +90,17 @@ async fn plain(
     let Response::Data(decoded) = response else {
         return Ok(None);
     };
-    let mut parts = decoded.split(|&b| b == 0);
-    let (Some(authzid), Some(authcid), Some(password), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        s.conn
-            .reply(&rep(codes::C501_SYNTAX, "malformed PLAIN response"));
-        return Ok(None);
-    };
-    let (Ok(authcid), Ok(password)) = (
-        String::from_utf8(authcid.to_vec()),
-        String::from_utf8(password.to_vec()),
-    ) else {
-        s.conn.reply(&rep(
-            codes::C501_SYNTAX,
-            "user name and password must be UTF-8",
-        ));
-        return Ok(None);
-    };
-    // Acting for another identity (a non-empty authzid naming someone else) is not
-    // supported: the login is the identity.
-    if !authzid.is_empty() && !authzid.eq_ignore_ascii_case(authcid.as_bytes()) {
-        s.conn.reply(&rep(
-            codes::C535_AUTH_FAILED,
-            "authorization identity must be the login",
-        ));
-        return Ok(None);
+    match mailstead_credentials::sasl::parse_plain(&decoded) {
+        Ok(c) => Ok(Some((c.authcid, Secret::new(c.password)))),
+        Err(e @ mailstead_credentials::sasl::PlainError::OtherIdentity) => {
+            s.conn.reply(&rep(codes::C535_AUTH_FAILED, e.to_string()));
+            Ok(None)
+        }
+        Err(e) => {
+            s.conn.reply(&rep(codes::C501_SYNTAX, e.to_string()));
+            Ok(None)
+        }
     }
-    Ok(Some((authcid, Secret::new(password))))
 }
 
 /// LOGIN: the user name (in the initial response or after `334 Username:`), then the

@@ -119,14 +119,14 @@ fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) ->
 /// A port free on every loopback address the peers use (same port, different IPs).
 fn shared_peer_port() -> u16 {
     let ips = [SINK_IP, RETRY_IP, REJECT_IP, POSTFIX_IP];
+    // Outside the ephemeral range, like every port of these tests (see `free_port`).
     for _ in 0..100 {
-        let first = TcpListener::bind((ips[0], 0)).expect("bind 127.0.0.2:0");
-        let port = first.local_addr().expect("local addr").port();
-        let rest: Vec<_> = ips[1..]
+        let port = support::free_port();
+        let all: Vec<_> = ips
             .iter()
             .map(|ip| TcpListener::bind((*ip, port)))
             .collect();
-        if rest.iter().all(Result::is_ok) {
+        if all.iter().all(Result::is_ok) {
             return port;
         }
     }

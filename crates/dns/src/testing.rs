@@ -150,13 +150,29 @@ fn find_unbound() -> io::Result<PathBuf> {
         })
 }
 
-/// A port free on 127.0.0.1 for both UDP and TCP at the time of the call.
+/// A port free on 127.0.0.1 for both UDP and TCP at the time of the call, taken below the
+/// kernel's ephemeral range (32768 and up): a port from `bind(:0)` is one that outgoing
+/// connections and unbound's own query sockets also draw from, so it could be taken again
+/// before unbound binds it. A per-process sequence in 12000..20000 (start from the
+/// process id), each candidate checked by binding it.
 fn free_port() -> io::Result<u16> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    // 12000..20000: apart from the end-to-end tests' own range (20000..32000).
+    const LOW: u32 = 12_000;
+    const SPAN: u32 = 8_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(7919) % SPAN,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
     let mut last_error = None;
-    for _ in 0..20 {
-        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
-        let port = udp.local_addr()?.port();
-        match TcpListener::bind((Ipv4Addr::LOCALHOST, port)) {
+    for _ in 0..SPAN {
+        let port = (LOW + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN) as u16;
+        let bound = UdpSocket::bind((Ipv4Addr::LOCALHOST, port))
+            .and_then(|_udp| TcpListener::bind((Ipv4Addr::LOCALHOST, port)));
+        match bound {
             Ok(_tcp) => return Ok(port),
             Err(err) => last_error = Some(err),
         }

@@ -22,12 +22,32 @@ use sha2::{Digest, Sha256};
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_mailstead");
 
-/// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
+/// A free TCP port on 127.0.0.1, below the kernel's ephemeral range (32768 and up on
+/// Linux).
+///
+/// A port taken with `bind(:0)` and released comes from the ephemeral range, which every
+/// outgoing connection draws its local port from; with the queue and its peers making
+/// connections all the time, such a port was sometimes taken again before the server
+/// bound it. Ports here come from a per-process sequence in 20000..32000 (start picked
+/// from the process id; test binaries run one at a time), each checked by binding it.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(7919) % SPAN,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..SPAN {
+        let port = (LOW + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in 20000..32000");
 }
 
 /// A scratch installation: a directory holding `mailstead.toml` and `data/`, plus the

@@ -172,22 +172,6 @@ run_mailstead() {
 	stop_sink
 }
 
-RETRIES=${RETRIES:-3}
-measure() {
-	local attempt disturbed
-	for attempt in $(seq "$RETRIES"); do
-		rm -f "$WORK/last.json"
-		"$@" || true
-		[ -s "$WORK/last.json" ] || { log "no result from: $*"; return 1; }
-		disturbed=$(jq '.other_cpu_seconds / (.end_to_end_seconds + 1) > 0.3' "$WORK/last.json")
-		if [ "$disturbed" = false ] || [ "$attempt" -eq "$RETRIES" ]; then
-			jq -c --argjson a "$attempt" --argjson d "$disturbed" \
-				'. + {attempt: $a, disturbed: $d}' "$WORK/last.json" >>"$results"
-			return 0
-		fi
-		log "run disturbed by other load on the machine (attempt $attempt); again"
-	done
-}
 
 for s in $SESSIONS; do
 	for t in $TARGETS; do

@@ -191,29 +191,7 @@ run_mailstead() {
 	[ -z "$db" ] || psql -qAt "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $db" >/dev/null || true
 }
 
-# A run is "disturbed" when other work took more than 0.3 of a core on average
-# (undisturbed runs show about 0.1: polling and kernel threads). It is then done
-# again from a fresh start, up to RETRIES times; the last attempt is kept either way,
-# marked with its attempt number and whether it was disturbed.
-RETRIES=${RETRIES:-3}
-measure() {
-	local attempt disturbed
-	for attempt in $(seq "$RETRIES"); do
-		rm -f "$WORK/last.json"
-		"$@" || true
-		if [ ! -s "$WORK/last.json" ]; then
-			log "no result from: $*"
-			return 1
-		fi
-		disturbed=$(jq '.other_cpu_seconds / (.end_to_end_seconds + 1) > 0.3' "$WORK/last.json")
-		if [ "$disturbed" = false ] || [ "$attempt" -eq "$RETRIES" ]; then
-			jq -c --argjson a "$attempt" --argjson d "$disturbed" \
-				'. + {attempt: $a, disturbed: $d}' "$WORK/last.json" >>"$results"
-			return 0
-		fi
-		log "run disturbed by other load on the machine (attempt $attempt); again"
-	done
-}
+# Each run goes through `measure` (lib/common.sh): repeated when disturbed by other load.
 
 for s in $SESSIONS; do
 	for t in $TARGETS; do

@@ -227,3 +227,27 @@ wait_quiet() {
 		fi
 	done
 }
+
+# measure CMD ARGS...: runs a measured step that writes $WORK/last.json (one smtp-load.sh
+# line) and appends it to $results with its attempt number. A run is "disturbed" when
+# other work took more than 0.3 of a core on average (undisturbed runs show about 0.1:
+# polling and kernel threads); it is then done again from a fresh start, up to RETRIES
+# times (default 3); the last attempt is kept either way, marked as disturbed or not.
+measure() {
+	local attempt disturbed retries=${RETRIES:-3}
+	for attempt in $(seq "$retries"); do
+		rm -f "$WORK/last.json"
+		"$@" || true
+		if [ ! -s "$WORK/last.json" ]; then
+			log "no result from: $*"
+			return 1
+		fi
+		disturbed=$(jq '.other_cpu_seconds / (.end_to_end_seconds + 1) > 0.3' "$WORK/last.json")
+		if [ "$disturbed" = false ] || [ "$attempt" -eq "$retries" ]; then
+			jq -c --argjson a "$attempt" --argjson d "$disturbed" \
+				'. + {attempt: $a, disturbed: $d}' "$WORK/last.json" >>"$results"
+			return 0
+		fi
+		log "run disturbed by other load on the machine (attempt $attempt); again"
+	done
+}

@@ -176,10 +176,10 @@ run_mailstead() {
 for s in $SESSIONS; do
 	for t in $TARGETS; do
 		case $t in
-		reference) measure run_reference "$s" ;;
+		reference) measure_retrying run_reference "$s" ;;
 		sqlite)
 			[ -n "${MAILSTEAD_BIN:-}" ] || { log "skipping mailstead: MAILSTEAD_BIN is not set"; continue; }
-			measure run_mailstead "$s"
+			measure_retrying run_mailstead "$s"
 			;;
 		*) die "unknown target $t" ;;
 		esac

@@ -191,19 +191,19 @@ run_mailstead() {
 	[ -z "$db" ] || psql -qAt "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $db" >/dev/null || true
 }
 
-# Each run goes through `measure` (lib/common.sh): repeated when disturbed by other load.
+# Each run goes through `measure_retrying` (lib/common.sh): repeated when disturbed by other load.
 
 for s in $SESSIONS; do
 	for t in $TARGETS; do
 		case $t in
-		reference) measure run_reference "$s" ;;
+		reference) measure_retrying run_reference "$s" ;;
 		sqlite | postgres)
 			if [ -z "${MAILSTEAD_BIN:-}" ]; then
 				log "skipping mailstead ($t): MAILSTEAD_BIN is not set"
 				continue
 			fi
 			[ -x "$MAILSTEAD_BIN" ] || die "MAILSTEAD_BIN=$MAILSTEAD_BIN is not executable"
-			measure run_mailstead "$t" "$s" || log "mailstead ($t) skipped: see above"
+			measure_retrying run_mailstead "$t" "$s" || log "mailstead ($t) skipped: see above"
 			;;
 		*) die "unknown target $t" ;;
 		esac

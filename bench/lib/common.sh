@@ -228,12 +228,12 @@ wait_quiet() {
 	done
 }
 
-# measure CMD ARGS...: runs a measured step that writes $WORK/last.json (one smtp-load.sh
+# measure_retrying CMD ARGS...: runs a measured step that writes $WORK/last.json (one smtp-load.sh
 # line) and appends it to $results with its attempt number. A run is "disturbed" when
 # other work took more than 0.3 of a core on average (undisturbed runs show about 0.1:
 # polling and kernel threads); it is then done again from a fresh start, up to RETRIES
 # times (default 3); the last attempt is kept either way, marked as disturbed or not.
-measure() {
+measure_retrying() {
 	local attempt disturbed retries=${RETRIES:-3}
 	for attempt in $(seq "$retries"); do
 		rm -f "$WORK/last.json"

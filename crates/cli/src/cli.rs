@@ -42,6 +42,81 @@ pub enum Command {
     /// Inspect and act on the outbound queue.
     #[command(subcommand)]
     Queue(QueueCmd),
+    /// Spam filter: train the classifier, score a message, per-account settings.
+    #[command(subcommand)]
+    Spam(SpamCmd),
+}
+
+/// `mailstead spam ...`
+#[derive(Debug, Subcommand)]
+pub enum SpamCmd {
+    /// Train the Bayesian classifier from Maildirs, directories of messages or mbox files.
+    ///
+    /// Messages are keyed by the SHA-256 of their bytes: re-running with the same mail
+    /// changes nothing, and a message given as the other class than before is moved over.
+    /// Without --account only the global model learns.
+    #[command(arg_required_else_help = true)]
+    Train {
+        /// Spam: a Maildir (with its Maildir++ subfolders), a directory of message files,
+        /// an mbox file or one message file. Repeatable.
+        #[arg(long, value_name = "PATH", num_args = 1.., required_unless_present = "ham")]
+        spam: Vec<PathBuf>,
+        /// Ham (wanted mail), in the same forms as --spam. Repeatable.
+        #[arg(long, value_name = "PATH", num_args = 1..)]
+        ham: Vec<PathBuf>,
+        /// Also train this account's own model (the global model is always trained),
+        /// as filing mail in Junk over IMAP does.
+        #[arg(long, value_name = "ADDRESS")]
+        account: Option<String>,
+    },
+    /// Show an account's spam settings; with options, change them first.
+    Settings {
+        /// The account's address.
+        address: String,
+        /// Filter this account's mail (file spam in Junk): true or false.
+        #[arg(
+            long,
+            value_name = "BOOL",
+            value_parser = clap::builder::BoolishValueParser::new()
+        )]
+        enabled: Option<bool>,
+        /// Percent (0-100) of the reject score above which a message is spam to this
+        /// account (Mailu's spam_threshold).
+        #[arg(
+            long,
+            value_name = "PERCENT",
+            value_parser = clap::value_parser!(u8).range(0..=100),
+            allow_negative_numbers = true
+        )]
+        threshold: Option<u8>,
+        /// Mark messages filed in Junk as read: true or false.
+        #[arg(
+            long,
+            value_name = "BOOL",
+            value_parser = clap::builder::BoolishValueParser::new()
+        )]
+        mark_read: Option<bool>,
+    },
+    /// Forget everything a classifier model learned (no question asked).
+    Reset {
+        /// The account's own model instead of the global one.
+        #[arg(long, value_name = "ADDRESS")]
+        account: Option<String>,
+    },
+    /// Score one message file offline: content rules and the classifier.
+    ///
+    /// No authentication (SPF, DKIM, DMARC, ARC) and no DNS blocklists: what needs the
+    /// connection or DNS is left out. Informational: exits 0 whatever the score.
+    Check {
+        /// The message (an mbox file: its first message).
+        file: PathBuf,
+        /// Score as this account's copy would be: its own model when trained enough,
+        /// and its threshold.
+        #[arg(long, value_name = "ADDRESS")]
+        account: Option<String>,
+    },
+    /// List every symbol with its weight: the defaults, and the config's filter.weights.
+    Symbols,
 }
 
 /// `mailstead queue ...`

@@ -59,9 +59,10 @@ use mailstead_types::Secret;
 pub use docs::{default_toml, reference_markdown};
 pub use error::{ConfigErrors, ConfigIssue};
 pub use settings::{
-    AuthSettings, BlobBackend, BlobSettings, Config, DnsSettings, HttpSettings, ImapSettings,
-    LogFormat, LogSettings, QueueSettings, ServerSettings, SmarthostTls, SmtpSettings,
-    StoreBackend, StoreSettings, SubmissionSettings, TlsSettings, parse_cidr,
+    AuthSettings, BlobBackend, BlobSettings, Config, DnsSettings, FilterSettings, GreylistSettings,
+    HttpSettings, ImapSettings, LogFormat, LogSettings, QueueSettings, ServerSettings,
+    SmarthostTls, SmtpSettings, StoreBackend, StoreSettings, SubmissionSettings,
+    TemporaryFailureAction, TlsSettings, parse_cidr,
 };
 pub use validate::parse_host_port;
 

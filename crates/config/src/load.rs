@@ -21,7 +21,7 @@ use crate::settings::Config;
 use crate::validate::validate;
 
 /// The section names, in the order of the file written by [`crate::default_toml`].
-pub(crate) const SECTIONS: [&str; 12] = [
+pub(crate) const SECTIONS: [&str; 14] = [
     "server",
     "store",
     "blobs",
@@ -31,6 +31,8 @@ pub(crate) const SECTIONS: [&str; 12] = [
     "imap",
     "queue",
     "dns",
+    "filter",
+    "greylist",
     "auth",
     "tls",
     "log",
@@ -110,6 +112,8 @@ impl Config {
                 "submission" => config.submission = check.run(value),
                 "queue" => config.queue = check.run(value),
                 "dns" => config.dns = check.run(value),
+                "filter" => config.filter = check.run(value),
+                "greylist" => config.greylist = check.run(value),
                 "auth" => config.auth = check.run(value),
                 "tls" => config.tls = check.run(value),
                 "log" => config.log = check.run(value),

@@ -13,7 +13,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The whole configuration file, one field per `[section]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Identity of this server and where it keeps its data.
@@ -41,6 +41,10 @@ pub struct Config {
     pub tls: TlsSettings,
     /// Logging (tracing) level and output format.
     pub log: LogSettings,
+    /// How the MX judges incoming mail: SPF, DKIM, DMARC, ARC, iprev and spam scoring.
+    pub filter: FilterSettings,
+    /// Greylisting of incoming mail (RFC 6647), off by default.
+    pub greylist: GreylistSettings,
 }
 
 /// `[server]`: identity of this server and where it keeps its data.
@@ -245,6 +249,9 @@ pub struct SmtpSettings {
     /// the session gets `421` and is closed.
     #[schemars(range(min = 1))]
     pub max_bad_commands: u32,
+    /// Most messages one client IP address may have accepted per hour (a sliding
+    /// window, per process); more get `450 4.7.1` at MAIL. 0: unlimited.
+    pub max_messages_per_ip_per_hour: u32,
 }
 
 impl Default for SmtpSettings {
@@ -258,6 +265,7 @@ impl Default for SmtpSettings {
             command_timeout_secs: default_command_timeout_secs(),
             data_timeout_secs: default_data_timeout_secs(),
             max_bad_commands: default_max_bad_commands(),
+            max_messages_per_ip_per_hour: 0,
         }
     }
 }
@@ -736,4 +744,99 @@ pub fn parse_cidr(text: &str) -> Option<(std::net::IpAddr, u8)> {
         None => max,
     };
     (len <= max).then_some((ip, len))
+}
+
+/// What the MX does when a check could not finish because DNS failed temporarily.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TemporaryFailureAction {
+    /// Accept and judge on what is known (a DMARC reject becomes Junk): never a refusal.
+    #[default]
+    Accept,
+    /// Answer `451 4.7.5`: the sender retries later.
+    Defer,
+}
+
+/// `[filter]`: how the MX judges incoming mail. Authentication (SPF, DKIM, DMARC, ARC,
+/// iprev) always runs and is recorded in `Authentication-Results`; spam scoring adds
+/// rules, DNS blocklists and the Bayesian classifier. Per-account settings (on/off,
+/// threshold, mark as read) are in the store.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilterSettings {
+    /// Score messages for spam (rules, blocklists, classifier) and file spam in Junk.
+    pub spam_enabled: bool,
+    /// The score at and above which a message is refused at end of DATA (`550 5.7.1`);
+    /// also the 100% mark of the accounts' thresholds (Mailu's `spam_threshold`).
+    #[schemars(range(min = 1.0))]
+    pub reject_score: f64,
+    /// Refuse messages that reach `reject_score`; when false they are filed in Junk.
+    pub reject_enabled: bool,
+    /// Refuse (`550 5.7.1`) mail failing DMARC when the sender's policy is `p=reject`;
+    /// when false it is filed in Junk.
+    pub dmarc_reject: bool,
+    /// What a temporary DNS failure does: `accept` or `defer` (`451`). Never a permanent
+    /// refusal either way.
+    pub on_temporary_failure: TemporaryFailureAction,
+    /// Symbol weights replacing the defaults, e.g. `{ BAYES_SPAM = 9.0 }`
+    /// (`mailstead spam symbols` lists them).
+    pub weights: BTreeMap<String, f64>,
+    /// DNS blocklists of client IPs (RFC 5782), zone → weight, e.g.
+    /// `{ "zen.spamhaus.org" = 6.0 }`. Empty: none asked.
+    pub dnsbl_ip_zones: BTreeMap<String, f64>,
+    /// DNS blocklists of domains found in links (RFC 5782 §2.2), zone → weight, e.g.
+    /// `{ "dbl.spamhaus.org" = 5.0 }`.
+    pub dnsbl_domain_zones: BTreeMap<String, f64>,
+    /// Most link domains of one message looked up in the domain blocklists.
+    pub dnsbl_max_domains: u32,
+    /// Train the classifier when a user moves a message into Junk (spam) or out of it
+    /// (ham) over IMAP.
+    pub learn_from_imap: bool,
+}
+
+impl Default for FilterSettings {
+    fn default() -> Self {
+        Self {
+            spam_enabled: true,
+            reject_score: 15.0,
+            reject_enabled: true,
+            dmarc_reject: true,
+            on_temporary_failure: TemporaryFailureAction::Accept,
+            weights: BTreeMap::new(),
+            dnsbl_ip_zones: BTreeMap::new(),
+            dnsbl_domain_zones: BTreeMap::new(),
+            dnsbl_max_domains: 20,
+            learn_from_imap: true,
+        }
+    }
+}
+
+/// `[greylist]`: greylisting (RFC 6647) on the MX: the first message of an unknown
+/// (client network, sender, recipient) triplet is deferred with `451 4.7.1`; a retry after
+/// `delay_secs` passes. Loopback clients and postmaster are never greylisted.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct GreylistSettings {
+    /// Turn greylisting on.
+    pub enabled: bool,
+    /// How long a new triplet is deferred.
+    #[schemars(range(min = 1))]
+    pub delay_secs: u64,
+    /// How long after the first attempt a retry still counts; later it starts over.
+    #[schemars(range(min = 1))]
+    pub retry_window_secs: u64,
+    /// How long a passed triplet stays passed after its last message.
+    #[schemars(range(min = 1))]
+    pub pass_lifetime_secs: u64,
+}
+
+impl Default for GreylistSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            delay_secs: 300,
+            retry_window_secs: 2 * 86_400,
+            pass_lifetime_secs: 36 * 86_400,
+        }
+    }
 }

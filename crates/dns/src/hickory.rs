@@ -11,7 +11,7 @@
 //! hickory reports "no records" as an error carrying the response code: NXDOMAIN becomes
 //! [`DnsError::NxDomain`], NOERROR (NODATA, RFC 2308 §2.2) an empty answer; an answer
 //! whose records are all of another type (a CNAME whose target lacks the type) is also
-//! empty.
+//! empty. PTR lookups ask for the name of [`name::reverse_name`] like any other name.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -207,6 +207,21 @@ impl Resolver for HickoryResolver {
             })
             .collect())
     }
+
+    async fn ptr(&self, ip: IpAddr) -> Result<Vec<String>, DnsError> {
+        let query = Query::new(&name::reverse_name(ip))?;
+        let Some(lookup) = self.lookup(&query, RecordType::PTR).await? else {
+            return Ok(Vec::new());
+        };
+        Ok(lookup
+            .answers()
+            .iter()
+            .filter_map(|record| match &record.data {
+                RData::PTR(ptr) if !ptr.0.is_root() => name::normalize(&ptr.0.to_ascii()).ok(),
+                _ => None,
+            })
+            .collect())
+    }
 }
 
 #[cfg(test)]
@@ -264,5 +279,23 @@ mod tests {
             unreachable!()
         };
         assert_eq!(name, "example.test");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_fails_ptr_lookups_temporarily() {
+        let config = DnsConfig {
+            nameservers: vec!["127.0.0.1:9".parse().unwrap()],
+            timeout: std::time::Duration::from_millis(200),
+            attempts: 1,
+        };
+        let resolver = HickoryResolver::new(&config).unwrap();
+        let err = resolver
+            .ptr("192.0.2.1".parse().unwrap())
+            .await
+            .unwrap_err();
+        let DnsError::Temporary { name, .. } = err else {
+            panic!("expected a temporary failure, got {err:?}");
+        };
+        assert_eq!(name, "1.2.0.192.in-addr.arpa");
     }
 }

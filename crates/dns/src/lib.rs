@@ -1,5 +1,5 @@
 //! DNS lookups for mailstead: MX for the outbound queue, A/AAAA for the hosts it connects
-//! to, TXT for SPF, DKIM and DMARC.
+//! to, TXT for SPF, DKIM and DMARC, PTR for iprev and SPF's `ptr`.
 //!
 //! Everything that needs DNS takes an `Arc<dyn` [`Resolver`]`>`: [`HickoryResolver`] in
 //! production (hickory-resolver with its cache, UDP with TCP fallback), [`MockResolver`]
@@ -16,13 +16,15 @@
 //! | 5321 | §5.1: MX ordered by preference, equal preferences in random order; no MX → the implicit MX (the domain's own A/AAAA) | [`MxAnswer`] |
 //! | 7505 | null MX: a single MX `0 .` means the domain accepts no mail (§3) | [`MxAnswer::NullMx`] |
 //! | 7208 | §3.3: the character-strings of one TXT record are concatenated | [`Resolver::txt`] |
+//! | 1035, 3596 | reverse lookups: PTR at `<octets reversed>.in-addr.arpa` (RFC 1035 §3.5), `<nibbles reversed>.ip6.arpa` (RFC 3596 §2.5) | [`Resolver::ptr`], [`name::reverse_name`] |
 //!
 //! # Modules
 //!
 //! - [`answer`] — [`Mx`], [`MxAnswer`] and how MX records become an answer.
 //! - [`error`] — [`DnsError`], permanent ([`DnsError::NxDomain`], [`DnsError::InvalidName`])
 //!   or temporary.
-//! - [`name`] — the name check and normal form shared by both resolvers.
+//! - [`name`] — the name check and normal form shared by both resolvers, and
+//!   [`name::reverse_name`] for PTR lookups.
 //! - [`config`] — [`DnsConfig`], and the system's nameservers from `/etc/resolv.conf`.
 //! - [`hickory`] — [`HickoryResolver`].
 //! - [`mock`] — [`MockResolver`].
@@ -81,4 +83,12 @@ pub trait Resolver: Send + Sync + 'static {
     /// Records are bytes on the wire; octets that are not UTF-8 become U+FFFD (SPF, DKIM
     /// and DMARC records are ASCII, so such a record is invalid to them either way).
     async fn txt(&self, name: &str) -> Result<Vec<String>, DnsError>;
+
+    /// The PTR records of `ip` (looked up at [`name::reverse_name`]): the host names in
+    /// normal form (lower case, no trailing dot), in the order received; empty for NODATA;
+    /// [`DnsError::NxDomain`] naming the reverse name for NXDOMAIN.
+    ///
+    /// An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) is looked up as its IPv4 address.
+    /// Targets that are not valid host names (and the root) are left out.
+    async fn ptr(&self, ip: IpAddr) -> Result<Vec<String>, DnsError>;
 }

@@ -27,7 +27,8 @@
 //! `Resolver::mx(&dns, "example.com")`.
 //!
 //! Semantics, the same as [`crate::HickoryResolver`] against a server holding the same
-//! records: a name not in the table is NXDOMAIN; a name in the table without records of
+//! records: a name not in the table is NXDOMAIN (for PTR: an address without
+//! [`MockResolver::ptr`] entries); a name in the table without records of
 //! the asked type is NODATA (so a name with only `ip`/`txt` entries gives
 //! [`MxAnswer::NoMx`]); MX records go through [`MxAnswer::from_records`], so preference
 //! order, shuffling and null MX behave as in production. Names are compared in the
@@ -54,6 +55,7 @@ struct Entry {
     mx: Vec<(u16, String)>,
     ips: Vec<IpAddr>,
     txt: Vec<String>,
+    ptr: Vec<String>,
 }
 
 /// How lookups of one name end, whatever the record type.
@@ -103,6 +105,16 @@ impl MockResolver {
         self.entry(name)
             .txt
             .extend(records.iter().map(|&record| record.to_owned()));
+        self
+    }
+
+    /// Adds PTR records for `ip`: host names (any case, with or without the trailing dot),
+    /// kept under the reverse name ([`name::reverse_name`]), so
+    /// `.temporary_failure(&reverse_name(ip))` and `.nxdomain(..)` apply to them too.
+    pub fn ptr(mut self, ip: IpAddr, names: &[&str]) -> Self {
+        self.entry(&name::reverse_name(ip))
+            .ptr
+            .extend(names.iter().map(|&host| host.to_owned()));
         self
     }
 
@@ -161,6 +173,15 @@ impl Resolver for MockResolver {
 
     async fn txt(&self, name: &str) -> Result<Vec<String>, DnsError> {
         Ok(self.lookup(name)?.txt.clone())
+    }
+
+    async fn ptr(&self, ip: IpAddr) -> Result<Vec<String>, DnsError> {
+        let entry = self.lookup(&name::reverse_name(ip))?;
+        Ok(entry
+            .ptr
+            .iter()
+            .filter_map(|host| name::normalize(host).ok())
+            .collect())
     }
 }
 
@@ -314,6 +335,56 @@ mod tests {
             Err(DnsError::InvalidName("a..b".into()))
         );
         assert_eq!(dns.mx("").await, Err(DnsError::InvalidName(String::new())));
+    }
+
+    #[tokio::test]
+    async fn ptr_records_come_normalized_in_order() {
+        let dns: &dyn Resolver = &MockResolver::new()
+            .ptr(ip("192.0.2.1"), &["Mail.Example.com.", "alias.example.net"])
+            .ptr(ip("2001:db8::1"), &["v6.example.com"]);
+        assert_eq!(
+            dns.ptr(ip("192.0.2.1")).await,
+            Ok(vec![
+                "mail.example.com".to_owned(),
+                "alias.example.net".to_owned()
+            ])
+        );
+        assert_eq!(
+            dns.ptr(ip("2001:db8::1")).await,
+            Ok(vec!["v6.example.com".to_owned()])
+        );
+        // An IPv4-mapped address is its IPv4 address.
+        assert_eq!(
+            dns.ptr(ip("::ffff:192.0.2.1"))
+                .await
+                .map(|names| names.len()),
+            Ok(2)
+        );
+    }
+
+    #[tokio::test]
+    async fn ptr_of_an_unknown_address_is_nxdomain_and_invalid_targets_are_dropped() {
+        let dns: &dyn Resolver = &MockResolver::new()
+            .ptr(ip("192.0.2.1"), &["bad..name", "ok.example"])
+            .txt("2.2.0.192.in-addr.arpa", &["not a ptr"]);
+        assert_eq!(
+            dns.ptr(ip("192.0.2.1")).await,
+            Ok(vec!["ok.example".to_owned()])
+        );
+        assert_eq!(
+            dns.ptr(ip("192.0.2.9")).await,
+            Err(DnsError::NxDomain("9.2.0.192.in-addr.arpa".into()))
+        );
+        // The reverse name exists with another type: NODATA.
+        assert_eq!(dns.ptr(ip("192.0.2.2")).await, Ok(vec![]));
+    }
+
+    #[tokio::test]
+    async fn ptr_temporary_failure_is_set_on_the_reverse_name() {
+        let dns: &dyn Resolver = &MockResolver::new()
+            .ptr(ip("192.0.2.1"), &["mail.example.com"])
+            .temporary_failure(&name::reverse_name(ip("192.0.2.1")));
+        assert!(dns.ptr(ip("192.0.2.1")).await.unwrap_err().is_temporary());
     }
 
     #[tokio::test]

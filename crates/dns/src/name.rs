@@ -8,6 +8,12 @@
 //! SPF macros (RFC 7208 §7) expand to arbitrary characters. `\` is refused because DNS
 //! presentation format reads it as an escape. Non-ASCII names are refused: IDNA (RFC
 //! 5891) is the caller's job.
+//!
+//! [`reverse_name`] gives the `in-addr.arpa` / `ip6.arpa` name of an address, where its
+//! PTR records are.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
 
 use crate::DnsError;
 
@@ -49,6 +55,28 @@ pub fn normalize(name: &str) -> Result<String, DnsError> {
 /// As [`normalize`].
 pub fn fqdn(name: &str) -> Result<String, DnsError> {
     normalize(name).map(|bare| bare + ".")
+}
+
+/// The name the PTR records of `ip` live at, in normal form: the four octets reversed
+/// under `in-addr.arpa` (RFC 1035 §3.5), or the 32 nibbles of an IPv6 address reversed
+/// under `ip6.arpa` (RFC 3596 §2.5). An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) gives
+/// the name of its IPv4 address: that is where its PTR records are published.
+pub fn reverse_name(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            format!("{d}.{c}.{b}.{a}.in-addr.arpa")
+        }
+        IpAddr::V6(v6) => {
+            let mut name = String::with_capacity(72);
+            for byte in v6.octets().iter().rev() {
+                // Writing to a String cannot fail.
+                let _ = write!(name, "{:x}.{:x}.", byte & 0x0f, byte >> 4);
+            }
+            name.push_str("ip6.arpa");
+            name
+        }
+    }
 }
 
 #[cfg(test)]
@@ -96,6 +124,25 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn reverse_names_follow_rfc_1035_and_3596() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(reverse_name(ip("192.0.2.1")), "1.2.0.192.in-addr.arpa");
+        assert_eq!(reverse_name(ip("10.0.0.255")), "255.0.0.10.in-addr.arpa");
+        // RFC 3596 §2.5's example.
+        assert_eq!(
+            reverse_name(ip("4321:0:1:2:3:4:567:89ab")),
+            "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0.1.2.3.4.ip6.arpa"
+        );
+        assert_eq!(
+            reverse_name(ip("::ffff:192.0.2.1")),
+            "1.2.0.192.in-addr.arpa"
+        );
+        // Reverse names are names like any other.
+        let v6 = reverse_name(ip("2001:db8::1"));
+        assert_eq!(normalize(&v6).unwrap(), v6);
     }
 
     #[test]

@@ -33,6 +33,12 @@ const RECORDS: &[&str] = &[
     r#"_dmarc.spf.test. TXT "v=DMARC1; p=reject""#,
     // A name outside test.: the server answers for it too, from these records only.
     "example.com. MX 10 mx.example.com.",
+    // Reverse names: two PTR records for one address, one for an IPv6 address, and a
+    // reverse name with a TXT record only (NODATA for PTR).
+    "1.2.0.192.in-addr.arpa. PTR Mail.Example.COM.",
+    "1.2.0.192.in-addr.arpa. PTR alias.example.net.",
+    "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. PTR v6.example.com.",
+    r#"2.2.0.192.in-addr.arpa. TXT "no ptr here""#,
 ];
 
 fn start() -> (Unbound, HickoryResolver) {
@@ -204,5 +210,43 @@ async fn a_server_that_stopped_answering_is_a_temporary_failure() {
     assert_eq!(
         dns.ips("up.test").await,
         Ok(vec![ip("192.0.2.1"), ip("2001:db8::1")])
+    );
+}
+
+#[tokio::test]
+async fn ptr_records_are_normalized_host_names() {
+    let (server, dns) = start();
+    let mut names = dns
+        .ptr(ip("192.0.2.1"))
+        .await
+        .unwrap_or_else(|err| panic!("ptr lookup failed: {err}; unbound log:\n{}", server.log()));
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            "alias.example.net".to_owned(),
+            "mail.example.com".to_owned()
+        ]
+    );
+    assert_eq!(
+        dns.ptr(ip("2001:db8::1")).await,
+        Ok(vec!["v6.example.com".to_owned()])
+    );
+    // An IPv4-mapped IPv6 address is looked up under in-addr.arpa.
+    assert_eq!(
+        dns.ptr(ip("::ffff:192.0.2.1"))
+            .await
+            .map(|names| names.len()),
+        Ok(2)
+    );
+}
+
+#[tokio::test]
+async fn ptr_nodata_is_empty_and_nxdomain_names_the_reverse_name() {
+    let (_server, dns) = start();
+    assert_eq!(dns.ptr(ip("192.0.2.2")).await, Ok(vec![]));
+    assert_eq!(
+        dns.ptr(ip("192.0.2.3")).await,
+        Err(DnsError::NxDomain("3.2.0.192.in-addr.arpa".into()))
     );
 }

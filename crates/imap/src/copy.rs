@@ -4,6 +4,7 @@
 //! neither.
 
 use mailstead_imap_proto::{MailboxName, ResponseCode, SequenceSet};
+use mailstead_store::model::{Mailbox, SpecialUse};
 use mailstead_types::Uid;
 
 use crate::mailbox::{check_quota, decode_name};
@@ -71,6 +72,7 @@ pub(crate) async fn copy(
             "the messages were expunged meanwhile",
         ));
     }
+    learn(s, account, &source, &dest, &mapping).await;
     let src: Vec<u32> = mapping.iter().map(|(a, _)| a.0).collect();
     let dst: Vec<u32> = mapping.iter().map(|(_, b)| b.0).collect();
     let code = ResponseCode::CopyUid(dest.uid_validity.0, ranges(&src), ranges(&dst));
@@ -84,4 +86,45 @@ pub(crate) async fn copy(
         s.send(r);
     }
     Ok(Done::ok("MOVE completed"))
+}
+
+/// Filing into Junk teaches the classifier "spam"; out of Junk (except into Trash, which
+/// is deletion, not a judgement) "ham". The learning runs in its own task.
+async fn learn(
+    s: &Session,
+    account: mailstead_types::AccountId,
+    source: &Mailbox,
+    dest: &Mailbox,
+    mapping: &[(Uid, Uid)],
+) {
+    let Some(learner) = s.server.learner.clone() else {
+        return;
+    };
+    let is_junk = |m: &Mailbox| m.special_use == Some(SpecialUse::Junk);
+    let spam = if is_junk(dest) && !is_junk(source) {
+        true
+    } else if is_junk(source) && !is_junk(dest) && dest.special_use != Some(SpecialUse::Trash) {
+        false
+    } else {
+        return;
+    };
+    let (Some(first), Some(last)) = (mapping.first(), mapping.last()) else {
+        return;
+    };
+    let stores = s.server.stores.clone();
+    let dest_id = dest.id;
+    let uids: Vec<Uid> = mapping.iter().map(|(_, b)| *b).collect();
+    let (lo, hi) = (first.1.min(last.1), first.1.max(last.1));
+    tokio::spawn(async move {
+        let messages = match stores.meta.messages_in_range(dest_id, lo, hi).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the messages to learn from");
+                return;
+            }
+        };
+        for m in messages.into_iter().filter(|m| uids.contains(&m.uid)) {
+            learner.learn(account, m.blob_id, spam).await;
+        }
+    });
 }

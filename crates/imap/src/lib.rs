@@ -108,7 +108,23 @@ pub enum Security {
 }
 
 /// Everything a session needs, shared by all sessions.
+/// Told when a user files messages as spam (COPY/MOVE into the `\Junk` mailbox) or as
+/// not spam (out of Junk into any mailbox but Trash): the classifier learns from it.
+/// Called after the command's reply, off the session's path.
+#[async_trait::async_trait]
+pub trait JunkLearner: Send + Sync + 'static {
+    /// `account` says the message stored as `blob` is spam (`true`) or ham (`false`).
+    async fn learn(
+        &self,
+        account: mailstead_types::AccountId,
+        blob: mailstead_types::BlobId,
+        spam: bool,
+    );
+}
+
+/// The IMAP server.
 pub struct ImapServer {
+    learner: Option<Arc<dyn JunkLearner>>,
     config: ImapConfig,
     directory: Directory,
     stores: Stores,
@@ -125,8 +141,19 @@ impl ImapServer {
         stores: Stores,
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> Arc<Self> {
+        Self::with_learner(config, stores, tls, None)
+    }
+
+    /// As [`ImapServer::new`], telling `learner` when users move mail into or out of Junk.
+    pub fn with_learner(
+        config: ImapConfig,
+        stores: Stores,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        learner: Option<Arc<dyn JunkLearner>>,
+    ) -> Arc<Self> {
         let limits = ConnectionLimits::new(config.max_connections, config.max_connections_per_ip);
         Arc::new(ImapServer {
+            learner,
             directory: Directory::new(stores.meta.clone()),
             logins: LoginLimiter::new(config.login_limits.clone()),
             config,

@@ -200,13 +200,31 @@ pub struct Incoming {
     pub requiretls: bool,
     /// The authenticated account that submitted it (submission only).
     pub submitter: Option<AccountId>,
-    /// Local recipients (INBOX delivery now).
+    /// Local recipients.
     pub local: Vec<LocalRecipient>,
+    /// The `Return-Path:` field (with CRLF) that local copies begin with (RFC 5321 §4.4:
+    /// added at final delivery; never sent on to other servers).
+    pub return_path: Option<String>,
+    /// How an account's copy differs from `message` (spam verdict fields in front, filed
+    /// in Junk, marked read). Accounts not named get `message` in their INBOX.
+    pub local_copies: HashMap<AccountId, LocalCopy>,
     /// Remote recipients, sent with `mail_from` as it is.
     pub remote: Vec<RemoteRecipient>,
     /// Forwarded recipients (external alias destinations): sent with the reverse path
     /// rewritten by SRS, as a separate queued message.
     pub forwarded: Vec<RemoteRecipient>,
+}
+
+/// How one account's copy of an incoming message is stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocalCopy {
+    /// Header fields (each ending in CRLF) put in front of the message, after
+    /// `Return-Path`: e.g. `X-Spam-Status` with this account's threshold.
+    pub headers: String,
+    /// File it in the account's Junk mailbox (special use `\Junk`) instead of INBOX.
+    pub junk: bool,
+    /// Store it with `\Seen`.
+    pub seen: bool,
 }
 
 /// What [`Queue::accept`] did.

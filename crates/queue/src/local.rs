@@ -9,13 +9,15 @@
 
 use std::sync::Arc;
 
+use std::collections::HashMap;
+
 use mailstead_store::model::{
     DsnAction, Flags, MessageIndex, NewDsnRequest, NewMessage, NewQueuedMessage, NotifyFlags,
-    OriginalRecipient, unix_now,
+    OriginalRecipient, SpecialUse, unix_now,
 };
-use mailstead_types::{AccountId, MailboxId};
+use mailstead_types::{AccountId, BlobId, MailboxId};
 
-use crate::{Accepted, Incoming, Queue, QueueError, RemoteRecipient};
+use crate::{Accepted, Incoming, LocalCopy, Queue, QueueError, RemoteRecipient};
 
 /// A local recipient address with the accounts it reaches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,31 +50,54 @@ fn clean_orcpt(o: &Option<OriginalRecipient>) -> Option<OriginalRecipient> {
         .cloned()
 }
 
+/// The IMAP index of a message, computed on a blocking thread (the parser is CPU work).
+/// A panic in the parser loses only the index (IMAP indexes the message later).
+async fn index_of(message: Arc<Vec<u8>>) -> Option<Arc<MessageIndex>> {
+    tokio::task::spawn_blocking(move || {
+        let indexed = mailstead_message::index(&message);
+        Arc::new(MessageIndex {
+            summary: indexed.summary.to_stored(),
+            header_text: indexed.header_text,
+            body_text: indexed.body_text,
+        })
+    })
+    .await
+    .ok()
+}
+
+/// The mailbox an account's copy goes to: INBOX, or the mailbox with the `\Junk` role
+/// (by role, so a renamed Junk still works; a mailbox named "Junk" otherwise; created
+/// if there is neither).
+async fn target_mailbox(
+    meta: &dyn mailstead_store::MetaStore,
+    account: AccountId,
+    junk: bool,
+) -> Result<MailboxId, QueueError> {
+    if junk {
+        let boxes = meta.mailboxes(account).await?;
+        if let Some(m) = boxes
+            .iter()
+            .find(|m| m.special_use == Some(SpecialUse::Junk))
+            .or_else(|| boxes.iter().find(|m| m.name == "Junk"))
+        {
+            return Ok(m.id);
+        }
+        return Ok(meta
+            .create_mailbox(account, "Junk", Some(SpecialUse::Junk))
+            .await?
+            .id);
+    }
+    match meta.mailbox(account, "INBOX").await? {
+        Some(m) => Ok(m.id),
+        // INBOX cannot be deleted over IMAP, but a store edited by hand may lack it.
+        None => Ok(meta.create_mailbox(account, "INBOX", None).await?.id),
+    }
+}
+
 pub(crate) async fn accept(queue: &Queue, incoming: Incoming) -> Result<Accepted, QueueError> {
     let id = new_id();
     let stores = &queue.stores;
     let message = Arc::new(incoming.message);
-    // The IMAP index is computed while the blob is written, and committed with the rows,
-    // so IMAP never reads the blob for ENVELOPE, BODYSTRUCTURE or SEARCH.
-    let indexing = if incoming.local.is_empty() {
-        None
-    } else {
-        let for_index = message.clone();
-        Some(tokio::task::spawn_blocking(move || {
-            let indexed = mailstead_message::index(&for_index);
-            Arc::new(MessageIndex {
-                summary: indexed.summary.to_stored(),
-                header_text: indexed.header_text,
-                body_text: indexed.body_text,
-            })
-        }))
-    };
-    let blob_id = stores.blobs.put(&message).await?;
-    // A panic in the parser loses only the index (IMAP indexes the message later).
-    let index = match indexing {
-        Some(task) => task.await.ok(),
-        None => None,
-    };
     let now = unix_now();
     let meta = &stores.meta;
 
@@ -84,25 +109,82 @@ pub(crate) async fn accept(queue: &Queue, incoming: Incoming) -> Result<Accepted
             }
         }
     }
-    let mut targets: Vec<(MailboxId, NewMessage)> = Vec::with_capacity(accounts.len());
-    for account in accounts {
-        let inbox = match meta.mailbox(account, "INBOX").await? {
-            Some(m) => m,
-            // INBOX cannot be deleted over IMAP, but a store edited by hand may lack it.
-            None => meta.create_mailbox(account, "INBOX", None).await?,
+    // One blob per distinct local content: the common case (one recipient, or several
+    // with the same verdict) writes one. The copy for other servers never carries
+    // Return-Path or a recipient's verdict fields.
+    let return_path = incoming.return_path.clone().unwrap_or_default();
+    let plain = LocalCopy::default();
+    let mut variants: Vec<(String, Arc<Vec<u8>>)> = Vec::new();
+    for account in &accounts {
+        let copy = incoming.local_copies.get(account).unwrap_or(&plain);
+        if variants.iter().any(|(h, _)| *h == copy.headers) {
+            continue;
+        }
+        let bytes = if return_path.is_empty() && copy.headers.is_empty() {
+            message.clone()
+        } else {
+            let mut b = Vec::with_capacity(return_path.len() + copy.headers.len() + message.len());
+            b.extend_from_slice(return_path.as_bytes());
+            b.extend_from_slice(copy.headers.as_bytes());
+            b.extend_from_slice(&message);
+            Arc::new(b)
         };
+        variants.push((copy.headers.clone(), bytes));
+    }
+    let needs_base =
+        !incoming.remote.is_empty() || !incoming.forwarded.is_empty() || accounts.is_empty();
+    // The IMAP index is computed while the blob is written, and committed with the rows,
+    // so IMAP never reads the blob for ENVELOPE, BODYSTRUCTURE or SEARCH.
+    let mut local_blobs: Vec<(String, BlobId, u64, Option<Arc<MessageIndex>>)> = Vec::new();
+    for (headers, bytes) in &variants {
+        let indexing = tokio::spawn(index_of(bytes.clone()));
+        let blob_id = stores.blobs.put(bytes).await?;
+        let index = indexing.await.ok().flatten();
+        local_blobs.push((headers.clone(), blob_id, bytes.len() as u64, index));
+    }
+    let base_blob = if !needs_base {
+        None
+    } else if let Some((_, b, _, _)) = variants
+        .iter()
+        .zip(&local_blobs)
+        .find(|((_, bytes), _)| Arc::ptr_eq(bytes, &message))
+        .map(|(_, l)| l)
+    {
+        Some(*b)
+    } else {
+        Some(stores.blobs.put(&message).await?)
+    };
+
+    let mut targets: Vec<(MailboxId, NewMessage)> = Vec::with_capacity(accounts.len());
+    let mut blob_of: HashMap<AccountId, BlobId> = HashMap::new();
+    for account in &accounts {
+        let copy = incoming.local_copies.get(account).unwrap_or(&plain);
+        let Some((_, blob_id, size, index)) = local_blobs.iter().find(|(h, ..)| *h == copy.headers)
+        else {
+            continue;
+        };
+        let mailbox = target_mailbox(meta.as_ref(), *account, copy.junk).await?;
+        blob_of.insert(*account, *blob_id);
         targets.push((
-            inbox.id,
+            mailbox,
             NewMessage {
-                blob_id,
-                size: message.len() as u64,
+                blob_id: *blob_id,
+                size: *size,
                 internal_date: now,
-                flags: Flags::EMPTY,
+                flags: if copy.seen { Flags::SEEN } else { Flags::EMPTY },
                 keywords: Vec::new(),
                 index: index.clone(),
             },
         ));
     }
+    // What DSNs and queue rows point at: the copy sent on, else the first local copy.
+    let Some(blob_id) = base_blob
+        .or_else(|| local_blobs.first().map(|(_, b, ..)| *b))
+    else {
+        return Err(QueueError::Store(mailstead_store::StoreError::Invalid(
+            "a message without recipients".into(),
+        )));
+    };
 
     let envid = incoming.envid.clone().filter(|e| storable(e));
     let mail_from = if storable(&incoming.mail_from) {
@@ -120,7 +202,12 @@ pub(crate) async fn accept(queue: &Queue, incoming: Incoming) -> Result<Accepted
             .iter()
             .filter(|r| r.notify.wants_success() && storable(&r.address))
             .map(|r| NewDsnRequest {
-                blob_id,
+                blob_id: r
+                    .accounts
+                    .first()
+                    .and_then(|a| blob_of.get(a))
+                    .copied()
+                    .unwrap_or(blob_id),
                 mail_from: mail_from.clone(),
                 envid: envid.clone(),
                 ret: incoming.ret,

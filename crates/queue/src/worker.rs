@@ -803,6 +803,9 @@ async fn deliver_local(
             .collect(),
         remote: Vec::new(),
         forwarded: Vec::new(),
+        // Final delivery here (RFC 5321 §4.4).
+        return_path: Some(format!("Return-Path: <{}>\r\n", message.mail_from)),
+        local_copies: std::collections::HashMap::new(),
     };
     let result = crate::local::accept(queue, incoming).await;
     for (id, _, _) in local {

@@ -16,6 +16,7 @@
 
 pub mod bootstrap;
 pub mod http;
+pub mod learn;
 pub mod tls;
 
 use std::future::Future;
@@ -175,7 +176,60 @@ pub fn smtp_config(config: &Config) -> mailstead_smtp::SmtpConfig {
         relay_networks: Vec::new(),
         send_rate_per_hour: 0,
         login_limits: login_limits(config),
+        max_messages_per_ip_per_hour: s.max_messages_per_ip_per_hour,
+        greylist: greylist_policy(config),
+        greylist_loopback: false,
     }
+}
+
+/// The MX filter's settings.
+pub fn filter_config(config: &Config) -> mailstead_spam::FilterConfig {
+    let f = &config.filter;
+    let overrides: std::collections::HashMap<String, f64> =
+        f.weights.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let dnsbl = mailstead_spam::dnsbl::DnsblConfig {
+        ip_zones: f
+            .dnsbl_ip_zones
+            .iter()
+            .map(|(zone, weight)| mailstead_spam::dnsbl::Zone::ip(zone, *weight))
+            .collect(),
+        domain_zones: f
+            .dnsbl_domain_zones
+            .iter()
+            .map(|(zone, weight)| mailstead_spam::dnsbl::Zone::domain(zone, *weight))
+            .collect(),
+        max_domains: f.dnsbl_max_domains as usize,
+        ..Default::default()
+    };
+    // Zone weights first, so an explicit `weights` entry for a zone's symbol wins.
+    let weights = mailstead_spam::Weights::default()
+        .with_zone_weights(dnsbl.zones())
+        .with_overrides(&overrides, f.reject_score);
+    mailstead_spam::FilterConfig {
+        spam_enabled: f.spam_enabled,
+        weights,
+        reject_enabled: f.reject_enabled,
+        dmarc_reject: f.dmarc_reject,
+        on_temporary_failure: match f.on_temporary_failure {
+            mailstead_config::TemporaryFailureAction::Accept => {
+                mailstead_spam::OnTemporaryFailure::Accept
+            }
+            mailstead_config::TemporaryFailureAction::Defer => {
+                mailstead_spam::OnTemporaryFailure::Defer
+            }
+        },
+        dnsbl,
+    }
+}
+
+/// The greylisting policy, when on.
+pub fn greylist_policy(config: &Config) -> Option<mailstead_store::model::GreylistPolicy> {
+    let g = &config.greylist;
+    g.enabled.then_some(mailstead_store::model::GreylistPolicy {
+        delay: g.delay_secs,
+        retry_window: g.retry_window_secs,
+        pass_lifetime: g.pass_lifetime_secs,
+    })
 }
 
 /// The submission listeners' settings (timeouts and bad-command limit from `[smtp]`).
@@ -194,6 +248,8 @@ pub fn submission_config(config: &Config) -> mailstead_smtp::SmtpConfig {
             .filter_map(|n| mailstead_config::parse_cidr(n))
             .collect(),
         send_rate_per_hour: s.send_rate_per_hour,
+        max_messages_per_ip_per_hour: 0,
+        greylist: None,
         ..smtp_config(config)
     }
 }
@@ -318,16 +374,22 @@ pub async fn run(
     if tls.is_none() && !listeners.submissions.is_empty() {
         anyhow::bail!("submission.tls_listen needs a TLS certificate");
     }
-    let queue =
-        mailstead_queue::Queue::new(queue_config(&config)?, stores.clone(), resolver(&config)?)
-            .await
-            .context("cannot start the outbound queue")?;
+    let dns = resolver(&config)?;
+    let queue = mailstead_queue::Queue::new(queue_config(&config)?, stores.clone(), dns.clone())
+        .await
+        .context("cannot start the outbound queue")?;
     let queue_task = tokio::spawn(queue.clone().run(stop_rx.clone()));
-    let smtp = mailstead_smtp::SmtpServer::new(
+    let filter = std::sync::Arc::new(mailstead_spam::Filter::new(
+        filter_config(&config),
+        dns,
+        stores.meta.clone(),
+    ));
+    let smtp = mailstead_smtp::SmtpServer::with_filter(
         smtp_config(&config),
         stores.clone(),
         tls.clone(),
         queue.clone(),
+        Some(filter.clone()),
     );
     let submission = mailstead_smtp::SmtpServer::new(
         submission_config(&config),
@@ -357,7 +419,21 @@ pub async fn run(
             stop_rx.clone(),
         ));
     }
-    let imap = mailstead_imap::ImapServer::new(imap_config(&config), stores.clone(), tls);
+    let learner: Option<std::sync::Arc<dyn mailstead_imap::JunkLearner>> =
+        if config.filter.learn_from_imap {
+            Some(std::sync::Arc::new(learn::ImapLearner::new(
+                filter.clone(),
+                stores.blobs.clone(),
+            )))
+        } else {
+            None
+        };
+    let imap = mailstead_imap::ImapServer::with_learner(
+        imap_config(&config),
+        stores.clone(),
+        tls,
+        learner,
+    );
     for listener in listeners.imap {
         accept_tasks.spawn(imap.clone().serve(
             listener,

@@ -97,6 +97,9 @@ pub const C450_MAILBOX_UNAVAILABLE: ReplyCode = c(450, 4, 2, 1);
 pub const C450_RATE_LIMITED: ReplyCode = c(450, 4, 7, 1);
 /// 451 4.3.0 local error in processing (RFC 3463 X.3.0 "other mail system status").
 pub const C451_LOCAL_ERROR: ReplyCode = c(451, 4, 3, 0);
+/// 451 4.7.1 greylisted (RFC 6647 §2.1: a temporary failure the client retries; X.7.1 as
+/// Postfix's postgrey and Rspamd use).
+pub const C451_GREYLISTED: ReplyCode = c(451, 4, 7, 1);
 /// 451 4.4.3 temporary directory/DNS lookup failure (RFC 3463 X.4.3).
 pub const C451_LOOKUP_FAILED: ReplyCode = c(451, 4, 4, 3);
 /// 452 4.5.3 too many recipients (RFC 5321 §4.5.3.1.10; RFC 3463 X.5.3).
@@ -219,6 +222,7 @@ mod tests {
             C450_MAILBOX_UNAVAILABLE,
             C450_RATE_LIMITED,
             C451_LOCAL_ERROR,
+            C451_GREYLISTED,
             C451_LOOKUP_FAILED,
             C452_TOO_MANY_RECIPIENTS,
             C452_INSUFFICIENT_STORAGE,

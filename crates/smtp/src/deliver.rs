@@ -4,14 +4,21 @@
 //! one transaction before the session may answer `250` (design invariant 1).
 //!
 //! `Return-Path` is a final-delivery field (RFC 5321 §4.4: added by the server that
-//! delivers the message, and a message sent on "SHOULD NOT" carry one). One blob serves
-//! every recipient, so it gets `Return-Path` only when every recipient is local; a
-//! message that is also queued for another server goes without.
+//! delivers the message, and a message sent on "SHOULD NOT" carry one): the queue puts it
+//! on local copies only.
+//!
+//! On the MX, with a filter, the message is judged first ([`mailstead_spam::Filter`]):
+//! `Authentication-Results` fields claiming our host name are removed (RFC 8601 §5), the
+//! checks run, the action may refuse it (`550`/`451`), our own `Authentication-Results`
+//! goes above our `Received`, and each recipient account gets its `X-Spam-*` fields,
+//! mailbox (INBOX or Junk) and flags.
 
 use std::net::SocketAddr;
 
-use mailstead_queue::{Accepted, Incoming, LocalRecipient, RemoteRecipient};
-use mailstead_smtp_proto::{Body, Notify, Reply, Ret, ReversePath};
+use std::collections::HashMap;
+
+use mailstead_queue::{Accepted, Incoming, LocalCopy, LocalRecipient, RemoteRecipient};
+use mailstead_smtp_proto::{Body, EnhancedCode, Notify, Reply, Ret, ReversePath};
 use mailstead_store::model::{Account, DsnRet, NotifyFlags, OriginalRecipient};
 
 use crate::SmtpServer;
@@ -213,9 +220,7 @@ pub(crate) async fn deliver(
     let now = time::OffsetDateTime::now_utc();
     let received = received(&server.config.hostname, &id, ctx, tx, now);
     let mut message = Vec::with_capacity(received.len() + body.len() + 512);
-    if remote.is_empty() && forwarded.is_empty() {
-        message.extend_from_slice(return_path(tx).as_bytes());
-    }
+    let mut local_copies = HashMap::new();
     if server.config.role == crate::Role::Submission {
         let prepared =
             match crate::submit::prepare(server, ctx.account.as_ref(), &body, now).await? {
@@ -234,6 +239,77 @@ pub(crate) async fn deliver(
         };
         message.extend_from_slice(&signature);
         message.extend_from_slice(&unsigned);
+    } else if let Some(filter) = &server.filter {
+        // RFC 8601 §5: results claiming to be ours did not come from us.
+        let body = match mailstead_mailauth::strip_own_results(&body, &server.config.hostname) {
+            std::borrow::Cow::Borrowed(_) => body,
+            std::borrow::Cow::Owned(stripped) => stripped,
+        };
+        let mail_from = match &tx.mail.reverse_path {
+            ReversePath::Null => String::new(),
+            ReversePath::Path(p) => p.to_string(),
+        };
+        let judgement = filter
+            .judge(&mailstead_spam::filter::Input {
+                message: &body,
+                remote_ip: ctx.remote.ip(),
+                helo: &ctx.helo,
+                mail_from: &mail_from,
+                hostname: &server.config.hostname,
+            })
+            .await;
+        let score = judgement.verdict.as_ref().map(|v| v.score);
+        match &judgement.action {
+            mailstead_spam::Action::Accept => {}
+            mailstead_spam::Action::Reject { status, text } => {
+                tracing::info!(msg_id = %id, from = %mail_display_reverse_path(&tx.mail.reverse_path), ?score, reason = %text, "rejected");
+                let (c, sub, det) = *status;
+                return Ok(Outcome::Refused(Reply::new(
+                    550,
+                    Some(EnhancedCode(c, sub, det)),
+                    text,
+                )));
+            }
+            mailstead_spam::Action::Defer { status, text } => {
+                tracing::info!(msg_id = %id, ?score, reason = %text, "deferred");
+                let (c, sub, det) = *status;
+                return Ok(Outcome::Refused(Reply::new(
+                    451,
+                    Some(EnhancedCode(c, sub, det)),
+                    text,
+                )));
+            }
+        }
+        for r in &local {
+            for account in &r.accounts {
+                if local_copies.contains_key(account) {
+                    continue;
+                }
+                let copy = filter.copy_for(&judgement, *account).await;
+                local_copies.insert(
+                    *account,
+                    LocalCopy {
+                        headers: copy.headers,
+                        junk: copy.junk,
+                        seen: copy.seen,
+                    },
+                );
+            }
+        }
+        tracing::info!(
+            msg_id = %id,
+            ?score,
+            junk = local_copies.values().filter(|c| c.junk).count(),
+            "judged"
+        );
+        message.extend_from_slice(
+            judgement
+                .auth
+                .header(&server.config.hostname, ctx.remote.ip())
+                .as_bytes(),
+        );
+        message.extend_from_slice(received.as_bytes());
+        message.extend_from_slice(&body);
     } else {
         message.extend_from_slice(received.as_bytes());
         message.extend_from_slice(&body);
@@ -257,6 +333,8 @@ pub(crate) async fn deliver(
         local,
         remote,
         forwarded,
+        return_path: Some(return_path(tx)),
+        local_copies,
     };
     let accepted = server.queue.accept(incoming).await?;
     tracing::info!(

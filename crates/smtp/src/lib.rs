@@ -63,7 +63,9 @@ use std::time::Duration;
 
 use mailstead_directory::{Directory, LoginLimiter, LoginLimits};
 use mailstead_queue::Queue;
+use mailstead_spam::Filter;
 use mailstead_store::Stores;
+use mailstead_store::model::GreylistPolicy;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -119,6 +121,15 @@ pub struct SmtpConfig {
     pub send_rate_per_hour: u32,
     /// Submission: failed-login throttling.
     pub login_limits: LoginLimits,
+    /// MX: messages one client IP may have accepted per hour (sliding window); 0:
+    /// unlimited.
+    pub max_messages_per_ip_per_hour: u32,
+    /// MX: greylisting (RFC 6647) of (client network, sender, recipient) triplets; `None`:
+    /// off.
+    pub greylist: Option<GreylistPolicy>,
+    /// Greylist loopback clients too (tests); off in production, where loopback is a
+    /// local program.
+    pub greylist_loopback: bool,
 }
 
 impl SmtpConfig {
@@ -141,6 +152,9 @@ impl SmtpConfig {
                 failure_delay: Duration::from_millis(50),
                 ..LoginLimits::default()
             },
+            max_messages_per_ip_per_hour: 0,
+            greylist: None,
+            greylist_loopback: false,
         }
     }
 }
@@ -155,6 +169,8 @@ pub struct SmtpServer {
     limits: ConnectionLimits,
     logins: LoginLimiter,
     send_rate: ratelimit::SendRate,
+    ip_rate: ratelimit::SendRate<IpAddr>,
+    filter: Option<Arc<Filter>>,
     panics: AtomicU64,
     delivered: AtomicU64,
 }
@@ -168,11 +184,25 @@ impl SmtpServer {
         tls: Option<Arc<rustls::ServerConfig>>,
         queue: Arc<Queue>,
     ) -> Arc<Self> {
+        Self::with_filter(config, stores, tls, queue, None)
+    }
+
+    /// As [`SmtpServer::new`], with a filter that judges incoming mail (MX role:
+    /// authentication, spam scoring, Junk filing).
+    pub fn with_filter(
+        config: SmtpConfig,
+        stores: Stores,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        queue: Arc<Queue>,
+        filter: Option<Arc<Filter>>,
+    ) -> Arc<Self> {
         let limits = ConnectionLimits::new(config.max_connections, config.max_connections_per_ip);
         Arc::new(SmtpServer {
             directory: Directory::new(stores.meta.clone()),
             logins: LoginLimiter::new(config.login_limits.clone()),
             send_rate: ratelimit::SendRate::new(config.send_rate_per_hour),
+            ip_rate: ratelimit::SendRate::new(config.max_messages_per_ip_per_hour),
+            filter,
             config,
             stores,
             tls,

@@ -1,10 +1,11 @@
-//! Per-account sending rate on submission: messages accepted in the last hour, a sliding
-//! window kept in memory (per process, forgotten at restart, which only ever relaxes it).
+//! Message rates over a sliding hour, kept in memory (per process, forgotten at restart,
+//! which only ever relaxes them): per account on submission, per client IP on the MX.
 //!
-//! MAIL is refused with `450 4.7.1` while the account has `limit` messages in the window;
+//! MAIL is refused with `450 4.7.1` while the key has `limit` messages in the window;
 //! a message counts once it is accepted (its `250`), whatever its number of recipients.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -16,15 +17,15 @@ const WINDOW: Duration = Duration::from_secs(3600);
 /// Accounts tracked before expired entries are swept (bounds memory).
 const SWEEP_AFTER: usize = 10_000;
 
-/// Accepted-message times per account.
+/// Accepted-message times per key (an account, or a client IP).
 #[derive(Debug)]
-pub(crate) struct SendRate {
+pub(crate) struct SendRate<K = AccountId> {
     limit: u32,
-    sent: Mutex<HashMap<AccountId, VecDeque<Instant>>>,
+    sent: Mutex<HashMap<K, VecDeque<Instant>>>,
 }
 
-impl SendRate {
-    /// A limiter allowing `limit` messages per hour and account; 0 is unlimited.
+impl<K: Hash + Eq + Copy> SendRate<K> {
+    /// A limiter allowing `limit` messages per hour and key; 0 is unlimited.
     pub fn new(limit: u32) -> Self {
         SendRate {
             limit,
@@ -32,17 +33,17 @@ impl SendRate {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<AccountId, VecDeque<Instant>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, VecDeque<Instant>>> {
         // Each update is self-contained, so the map is consistent after a panic elsewhere.
         self.sent.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Whether `account` may start another message now.
-    pub fn allows(&self, account: AccountId) -> bool {
+    pub fn allows(&self, account: K) -> bool {
         self.allows_at(account, Instant::now())
     }
 
-    fn allows_at(&self, account: AccountId, now: Instant) -> bool {
+    fn allows_at(&self, account: K, now: Instant) -> bool {
         if self.limit == 0 {
             return true;
         }
@@ -55,11 +56,11 @@ impl SendRate {
     }
 
     /// Counts a message `account` had accepted.
-    pub fn record(&self, account: AccountId) {
+    pub fn record(&self, account: K) {
         self.record_at(account, Instant::now());
     }
 
-    fn record_at(&self, account: AccountId, now: Instant) {
+    fn record_at(&self, account: K, now: Instant) {
         if self.limit == 0 {
             return;
         }
@@ -92,7 +93,7 @@ mod tests {
 
     #[test]
     fn allows_limit_messages_per_hour_then_refuses_until_the_oldest_expires() {
-        let rate = SendRate::new(3);
+        let rate: SendRate = SendRate::new(3);
         let a = AccountId(1);
         let b = AccountId(2);
         let t0 = Instant::now();
@@ -112,7 +113,7 @@ mod tests {
 
     #[test]
     fn zero_is_unlimited() {
-        let rate = SendRate::new(0);
+        let rate: SendRate = SendRate::new(0);
         let now = Instant::now();
         for _ in 0..1000 {
             rate.record_at(AccountId(7), now);

@@ -325,11 +325,14 @@ async fn local_recipient_lands_in_the_inbox_and_the_remote_one_is_queued() {
         q.recipients[0].notify,
         NotifyFlags::SUCCESS.union(NotifyFlags::FAILURE)
     );
-    // One blob for both copies.
-    assert_eq!(
-        server.inbox("bob@example.org").await[0].0.blob_id,
-        q.blob_id
-    );
+    // The local copy is the queued one with Return-Path in front (RFC 5321 §4.4: added
+    // at final delivery, never sent on).
+    let local = server.inbox("bob@example.org").await.remove(0).1;
+    let sent = server.blob(&q.blob_id).await;
+    assert!(!sent.starts_with(b"Return-Path:"));
+    let return_path = b"Return-Path: <alice@example.org>\r\n";
+    assert!(local.starts_with(return_path));
+    assert_eq!(&local[return_path.len()..], &sent[..]);
     assert_eq!(server.submission.delivered(), 1);
     assert_eq!(server.submission.panics(), 0);
 }

@@ -23,10 +23,16 @@
 //! 3. Blobs are immutable and content-addressed: the same bytes are stored once.
 //! 4. Every multi-row change (account + its default mailboxes, domain removal cascade,
 //!    append + change log, an accepted message's local copies + its DSN requests + its
-//!    queue entries, a queue attempt's outcome + the DSNs it owes) is one transaction:
-//!    it happens whole or not at all.
+//!    queue entries, a queue attempt's outcome + the DSNs it owes, a Bayes learn's
+//!    learned-message row + feature counts + totals) is one transaction: it happens whole
+//!    or not at all.
 //! 5. The schema version is checked at open: a database migrated by a newer binary is
 //!    refused with [`StoreError::SchemaTooNew`], never written to.
+//! 6. Spam state (migration 5: `account_spam_settings`, `bayes_models`, `bayes_tokens`,
+//!    `bayes_learned`, `greylist`): a message is counted at most once per Bayes model,
+//!    also when several nodes learn it at once; counts and totals never go below zero;
+//!    an account's settings and model are removed with the account (a foreign key, a
+//!    trigger); a greylist check reads and writes its triplet's entry atomically.
 
 pub mod error;
 pub mod fs;
@@ -363,6 +369,62 @@ pub trait MetaStore: Send + Sync + 'static {
     /// `candidate` and returns it. Concurrent callers (other nodes) all get the one value
     /// that won.
     async fn ensure_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>>;
+
+    // --- spam: per-account settings, Bayes models, greylisting ---------------------------
+
+    /// The spam settings of an account ([`SpamSettings::default`] when never set);
+    /// `NotFound` if the account is missing.
+    async fn spam_settings(&self, account: AccountId) -> Result<SpamSettings>;
+    /// Stores the spam settings of an account; `NotFound` if the account is missing,
+    /// `Invalid` for a threshold above 100.
+    async fn set_spam_settings(&self, account: AccountId, settings: &SpamSettings) -> Result<()>;
+    /// The counts of these features in a model (features never seen are absent; each
+    /// feature once, ascending), and the model's totals, read in one snapshot. A model
+    /// that learned nothing, also an account's that does not exist, is empty.
+    async fn bayes_counts(
+        &self,
+        model: BayesModel,
+        features: &[u64],
+    ) -> Result<(Vec<(u64, BayesCounts)>, BayesTotals)>;
+    /// Trains a model with one message in ONE transaction, idempotently per
+    /// `(model, message_key)` (the message's blob id, or a hash of a file's bytes):
+    /// already learned as the same class → nothing changes ([`LearnOutcome::AlreadyKnown`]);
+    /// learned as the other class → the old counts are taken back and the new ones added
+    /// ([`LearnOutcome::Relearned`]); else the features' counts and the totals grow by one
+    /// ([`LearnOutcome::Learned`]). Counts never go below zero.
+    ///
+    /// A feature named twice counts once. Relearning takes back the `features` given now
+    /// (no features are stored per message): callers pass the same features as at the
+    /// first learn, which they can, since a message's bytes are immutable and its
+    /// features deterministic. `NotFound` for the model of a missing account; `Invalid`
+    /// for an empty `message_key`, one over 255 bytes or holding NUL, and for an
+    /// account id below 1.
+    async fn bayes_learn(
+        &self,
+        model: BayesModel,
+        message_key: &str,
+        features: &[u64],
+        class: BayesClass,
+    ) -> Result<LearnOutcome>;
+    /// Forgets every count of a model, its totals and which messages it learned (e.g.
+    /// an account's on request). An account's model also goes with the account.
+    async fn bayes_reset(&self, model: BayesModel) -> Result<()>;
+    /// Greylisting (RFC 6647) of one triplet, atomically: first seen now → a new entry,
+    /// [`GreylistOutcome::Defer`]; seen, and `now` is at least `delay` after the first
+    /// sight (and the entry has not expired: a retry within `retry_window` of the first
+    /// sight, or a passed entry used within `pass_lifetime`) → [`GreylistOutcome::Pass`], the
+    /// entry marked passed and its last use set to `now`; seen but too early → `Defer`
+    /// with the seconds left. An expired entry starts over as if new. Entries older than
+    /// their lifetime are removed by [`MetaStore::greylist_prune`]. `Invalid` for an
+    /// empty triplet, one over 1024 bytes or holding NUL.
+    async fn greylist_check(
+        &self,
+        triplet: &str,
+        now: UnixTime,
+        policy: &GreylistPolicy,
+    ) -> Result<GreylistOutcome>;
+    /// Removes expired greylist entries; returns how many.
+    async fn greylist_prune(&self, now: UnixTime, policy: &GreylistPolicy) -> Result<u64>;
 
     // --- DSN requests -------------------------------------------------------------------
 

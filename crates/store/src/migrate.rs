@@ -41,6 +41,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "queue_dkim",
         sql: include_str!("../migrations/sqlite/0004_queue_dkim.sql"),
     },
+    Migration {
+        version: 5,
+        name: "spam",
+        sql: include_str!("../migrations/sqlite/0005_spam.sql"),
+    },
 ];
 
 /// Migrations of the PostgreSQL dialect, in order.
@@ -64,6 +69,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 4,
         name: "queue_dkim",
         sql: include_str!("../migrations/postgres/0004_queue_dkim.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "spam",
+        sql: include_str!("../migrations/postgres/0005_spam.sql"),
     },
 ];
 

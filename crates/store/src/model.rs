@@ -962,3 +962,500 @@ pub(crate) fn check_secret_name(name: &str) -> Result<()> {
     }
     Ok(())
 }
+
+// --- spam -------------------------------------------------------------------------------
+
+/// Per-account spam settings (Mailu's `spam_enabled`, `spam_threshold`,
+/// `spam_mark_as_read`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SpamSettings {
+    /// Filter this account's mail (file spam in Junk).
+    pub enabled: bool,
+    /// 0–100: a message whose score is more than this percent of the reject score is
+    /// spam to this account.
+    pub threshold: u8,
+    /// Mark messages filed in Junk as read (`\Seen`).
+    pub mark_as_read: bool,
+}
+
+impl Default for SpamSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            threshold: 80,
+            mark_as_read: false,
+        }
+    }
+}
+
+/// Which Bayes model: the server's or an account's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BayesModel {
+    /// The global model, trained by every account.
+    Global,
+    /// One account's own model.
+    Account(AccountId),
+}
+
+/// The class a message is learned as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BayesClass {
+    /// Unwanted.
+    Spam,
+    /// Wanted.
+    Ham,
+}
+
+/// Counts of one feature in a model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BayesCounts {
+    /// Learned spam messages that had the feature.
+    pub spam: u32,
+    /// Learned ham messages that had it.
+    pub ham: u32,
+}
+
+/// How many messages a model has learned.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BayesTotals {
+    /// Spam.
+    pub spam: u64,
+    /// Ham.
+    pub ham: u64,
+}
+
+/// What [`crate::MetaStore::bayes_learn`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LearnOutcome {
+    /// First time: counts added.
+    Learned,
+    /// Had been learned as the other class: moved over.
+    Relearned,
+    /// Already learned as this class: nothing changed.
+    AlreadyKnown,
+}
+
+/// Greylisting timings (seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GreylistPolicy {
+    /// How long a new triplet is deferred (RFC 6647 §4.2: typically minutes).
+    pub delay: u64,
+    /// How long after first sight a retry still counts; later, it starts over.
+    pub retry_window: u64,
+    /// How long a passed triplet stays passed after its last use.
+    pub pass_lifetime: u64,
+}
+
+/// The answer of [`crate::MetaStore::greylist_check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GreylistOutcome {
+    /// Let it through.
+    Pass,
+    /// Defer: try again in this many seconds.
+    Defer {
+        /// Seconds until a retry would pass.
+        retry_after: u64,
+    },
+}
+
+impl SpamSettings {
+    /// `Invalid` for a threshold above 100.
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.threshold > 100 {
+            return Err(StoreError::Invalid(format!(
+                "spam threshold {} is above 100",
+                self.threshold
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl BayesModel {
+    /// The `model_id` column: 0 for the global model, else the account id (account ids
+    /// start at 1 in both backends: `AUTOINCREMENT` and identity columns). `Invalid` for
+    /// an account id that is not positive, which would read or write the global model.
+    pub(crate) fn stored_id(self) -> Result<i64> {
+        match self {
+            BayesModel::Global => Ok(0),
+            BayesModel::Account(id) if id.0 > 0 => Ok(id.0),
+            BayesModel::Account(id) => Err(StoreError::Invalid(format!(
+                "account id {id} cannot have a Bayes model"
+            ))),
+        }
+    }
+
+    /// The account whose model this is.
+    pub(crate) fn account(self) -> Option<AccountId> {
+        match self {
+            BayesModel::Global => None,
+            BayesModel::Account(id) => Some(id),
+        }
+    }
+}
+
+impl BayesClass {
+    /// The stored form: `spam` or `ham`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            BayesClass::Spam => "spam",
+            BayesClass::Ham => "ham",
+        }
+    }
+
+    /// The stored form read back; `Corrupt` when it is neither.
+    pub(crate) fn from_stored(s: &str) -> Result<Self> {
+        match s {
+            "spam" => Ok(BayesClass::Spam),
+            "ham" => Ok(BayesClass::Ham),
+            other => Err(StoreError::Corrupt(format!(
+                "unknown Bayes class {other:?}"
+            ))),
+        }
+    }
+}
+
+/// The longest `message_key` (bytes) [`crate::MetaStore::bayes_learn`] takes: a blob id is
+/// 64 hex digits; the bound keeps the key within any backend's index entry size.
+const MAX_MESSAGE_KEY_LEN: usize = 255;
+
+/// `Invalid` for a Bayes message key no backend can store alike: empty, longer than
+/// [`MAX_MESSAGE_KEY_LEN`], or holding a NUL character (a PostgreSQL `TEXT` cannot).
+pub(crate) fn check_message_key(key: &str) -> Result<()> {
+    if key.is_empty() || key.len() > MAX_MESSAGE_KEY_LEN || key.contains('\0') {
+        return Err(StoreError::Invalid(format!("Bayes message key {key:?}")));
+    }
+    Ok(())
+}
+
+/// The features as stored: the `u64` as the `i64` of the same bits (SQL integers are
+/// signed), sorted and without duplicates. A message counts once per feature however
+/// often the caller names it; the order is the order rows are locked in (PostgreSQL),
+/// the same for every transaction, so concurrent learns cannot deadlock on them.
+pub(crate) fn stored_features(features: &[u64]) -> Vec<i64> {
+    let mut stored: Vec<i64> = features.iter().map(|&f| stored_feature(f)).collect();
+    stored.sort_unstable();
+    stored.dedup();
+    stored
+}
+
+/// One feature as stored: the same 64 bits as an `i64`.
+pub(crate) fn stored_feature(feature: u64) -> i64 {
+    i64::from_ne_bytes(feature.to_ne_bytes())
+}
+
+/// A stored feature read back: the same 64 bits as a `u64`.
+pub(crate) fn feature_from_stored(stored: i64) -> u64 {
+    u64::from_ne_bytes(stored.to_ne_bytes())
+}
+
+/// What one [`crate::MetaStore::bayes_learn`] changes, decided from the class the
+/// message was learned as before (if any): the same for every backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LearnPlan {
+    /// What the caller is told.
+    pub outcome: LearnOutcome,
+    /// Added to the spam count of every feature and to the spam total (clamped at 0).
+    pub spam_delta: i32,
+    /// Added to the ham count of every feature and to the ham total (clamped at 0).
+    pub ham_delta: i32,
+}
+
+impl LearnPlan {
+    /// The plan for learning a message as `class` that was learned as `previous`.
+    ///
+    /// Relearning takes one back from the old class and adds one to the new, for the
+    /// features given now: the caller passes the same features as the first time (the
+    /// message bytes are immutable and features deterministic), so no features are
+    /// stored per message. Every learn adds one to each feature it names, so no count row
+    /// ever ends at zero spam and zero ham: rows never need to be cleaned up.
+    pub(crate) fn new(previous: Option<BayesClass>, class: BayesClass) -> Self {
+        let (spam_delta, ham_delta) = match (previous, class) {
+            (Some(p), c) if p == c => (0, 0),
+            (Some(_), BayesClass::Spam) => (1, -1),
+            (Some(_), BayesClass::Ham) => (-1, 1),
+            (None, BayesClass::Spam) => (1, 0),
+            (None, BayesClass::Ham) => (0, 1),
+        };
+        let outcome = match previous {
+            None => LearnOutcome::Learned,
+            Some(p) if p == class => LearnOutcome::AlreadyKnown,
+            Some(_) => LearnOutcome::Relearned,
+        };
+        LearnPlan {
+            outcome,
+            spam_delta,
+            ham_delta,
+        }
+    }
+
+    /// The counts a feature row gets when it is new: the deltas, not below zero.
+    pub(crate) fn initial(&self) -> (i32, i32) {
+        (self.spam_delta.max(0), self.ham_delta.max(0))
+    }
+}
+
+/// The longest greylist triplet (bytes) [`crate::MetaStore::greylist_check`] takes: an IP
+/// network, a reverse path and a forward path (256 octets each at most, RFC 5321
+/// §4.5.3.1.3) fit well within it.
+const MAX_TRIPLET_LEN: usize = 1024;
+
+/// `Invalid` for a triplet no backend can store alike: empty, longer than
+/// [`MAX_TRIPLET_LEN`], or holding a NUL character.
+pub(crate) fn check_triplet(triplet: &str) -> Result<()> {
+    if triplet.is_empty() || triplet.len() > MAX_TRIPLET_LEN || triplet.contains('\0') {
+        return Err(StoreError::Invalid(format!("greylist triplet {triplet:?}")));
+    }
+    Ok(())
+}
+
+/// One stored greylist entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GreylistEntry {
+    /// When the triplet was first seen (of this round: an expired entry starts over).
+    pub first_seen: UnixTime,
+    /// When it was last let through (`first_seen` until it passes).
+    pub last_seen: UnixTime,
+    /// Whether it has passed (retried after the delay).
+    pub passed: bool,
+}
+
+impl GreylistPolicy {
+    /// A number of seconds as a [`UnixTime`] difference (saturating: a policy of more
+    /// than `i64::MAX` seconds is "forever").
+    fn secs(value: u64) -> i64 {
+        i64::try_from(value).unwrap_or(i64::MAX)
+    }
+
+    /// Whether `entry` has expired at `now`: not passed and retried later than
+    /// `retry_window` after the first sight, or passed and unused for longer than
+    /// `pass_lifetime`. Expired entries start over and are removed by the prune.
+    pub(crate) fn is_expired(&self, entry: &GreylistEntry, now: UnixTime) -> bool {
+        if entry.passed {
+            now > entry
+                .last_seen
+                .saturating_add(Self::secs(self.pass_lifetime))
+        } else {
+            now > entry
+                .first_seen
+                .saturating_add(Self::secs(self.retry_window))
+        }
+    }
+
+    /// The prune's bounds at `now`: entries not passed whose `first_seen` is below the
+    /// first, and passed entries whose `last_seen` is below the second, have expired
+    /// (the same condition as [`GreylistPolicy::is_expired`], written for an index-free
+    /// `DELETE`).
+    pub(crate) fn prune_bounds(&self, now: UnixTime) -> (UnixTime, UnixTime) {
+        (
+            now.saturating_sub(Self::secs(self.retry_window)),
+            now.saturating_sub(Self::secs(self.pass_lifetime)),
+        )
+    }
+
+    /// The answer for a triplet never seen (or whose entry expired), and its new entry:
+    /// RFC 6647 §2.2, a new triplet is deferred and remembered.
+    pub(crate) fn first_sight(&self, now: UnixTime) -> (GreylistOutcome, GreylistEntry) {
+        let outcome = GreylistOutcome::Defer {
+            retry_after: self.delay,
+        };
+        let fresh = GreylistEntry {
+            first_seen: now,
+            last_seen: now,
+            passed: false,
+        };
+        (outcome, fresh)
+    }
+
+    /// The answer for a triplet whose stored entry is `entry` (`None`: never seen), and
+    /// the entry to store (`None`: leave it as it is). See
+    /// [`crate::MetaStore::greylist_check`]; every backend decides here.
+    pub(crate) fn decide(
+        &self,
+        entry: Option<GreylistEntry>,
+        now: UnixTime,
+    ) -> (GreylistOutcome, Option<GreylistEntry>) {
+        let Some(entry) = entry.filter(|e| !self.is_expired(e, now)) else {
+            let (outcome, fresh) = self.first_sight(now);
+            return (outcome, Some(fresh));
+        };
+        let due = entry.first_seen.saturating_add(Self::secs(self.delay));
+        if !entry.passed && now < due {
+            // Too early: the entry stays as it was (its first sight is what counts).
+            let outcome = GreylistOutcome::Defer {
+                retry_after: due.abs_diff(now),
+            };
+            return (outcome, None);
+        }
+        // Passed now, or passed before and still within its lifetime. A node whose clock
+        // is behind never moves the last use back.
+        let used = GreylistEntry {
+            first_seen: entry.first_seen,
+            last_seen: entry.last_seen.max(now),
+            passed: true,
+        };
+        (GreylistOutcome::Pass, Some(used))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: GreylistPolicy = GreylistPolicy {
+        delay: 300,
+        retry_window: 4 * 3600,
+        pass_lifetime: 30 * 86400,
+    };
+
+    fn entry(first_seen: UnixTime, last_seen: UnixTime, passed: bool) -> GreylistEntry {
+        GreylistEntry {
+            first_seen,
+            last_seen,
+            passed,
+        }
+    }
+
+    #[test]
+    fn greylist_decisions_follow_the_entry_and_the_clock() {
+        let t = 1_700_000_000;
+        let defer = |retry_after| GreylistOutcome::Defer { retry_after };
+        let table = [
+            // (stored entry, now, outcome, entry written)
+            (None, t, defer(300), Some(entry(t, t, false))),
+            (Some(entry(t, t, false)), t + 10, defer(290), None),
+            (Some(entry(t, t, false)), t + 299, defer(1), None),
+            (
+                Some(entry(t, t, false)),
+                t + 300,
+                GreylistOutcome::Pass,
+                Some(entry(t, t + 300, true)),
+            ),
+            (
+                Some(entry(t, t, false)),
+                t + 4 * 3600,
+                GreylistOutcome::Pass,
+                Some(entry(t, t + 4 * 3600, true)),
+            ),
+            // Retried after the window: starts over.
+            (
+                Some(entry(t, t, false)),
+                t + 4 * 3600 + 1,
+                defer(300),
+                Some(entry(t + 4 * 3600 + 1, t + 4 * 3600 + 1, false)),
+            ),
+            // Passed and used within its lifetime, even long after the window.
+            (
+                Some(entry(t, t + 86400, true)),
+                t + 20 * 86400,
+                GreylistOutcome::Pass,
+                Some(entry(t, t + 20 * 86400, true)),
+            ),
+            // Passed but unused for longer than its lifetime: starts over.
+            (
+                Some(entry(t, t + 300, true)),
+                t + 300 + 30 * 86400 + 1,
+                defer(300),
+                Some(entry(
+                    t + 300 + 30 * 86400 + 1,
+                    t + 300 + 30 * 86400 + 1,
+                    false,
+                )),
+            ),
+            // A node whose clock is behind: still deferred, for longer.
+            (Some(entry(t, t, false)), t - 100, defer(400), None),
+            // ... and never moves a passed entry's last use back.
+            (
+                Some(entry(t, t + 1000, true)),
+                t + 500,
+                GreylistOutcome::Pass,
+                Some(entry(t, t + 1000, true)),
+            ),
+        ];
+        for (stored, now, outcome, written) in table {
+            assert_eq!(
+                POLICY.decide(stored, now),
+                (outcome, written),
+                "{stored:?} at {now}"
+            );
+        }
+    }
+
+    #[test]
+    fn prune_bounds_match_expiry() {
+        let now = 1_700_000_000;
+        let (first_before, last_before) = POLICY.prune_bounds(now);
+        for offset in -2..=2 {
+            let pending = entry(first_before + offset, first_before + offset, false);
+            assert_eq!(POLICY.is_expired(&pending, now), offset < 0, "{offset}");
+            let passed = entry(0, last_before + offset, true);
+            assert_eq!(POLICY.is_expired(&passed, now), offset < 0, "{offset}");
+        }
+        let forever = GreylistPolicy {
+            delay: u64::MAX,
+            retry_window: u64::MAX,
+            pass_lifetime: u64::MAX,
+        };
+        assert!(!forever.is_expired(&entry(0, 0, false), i64::MAX));
+        assert_eq!(
+            forever.decide(Some(entry(0, 0, false)), 10).0,
+            GreylistOutcome::Defer {
+                retry_after: i64::MAX as u64 - 10
+            }
+        );
+    }
+
+    #[test]
+    fn learn_plans_move_counts_between_classes() {
+        use BayesClass::{Ham, Spam};
+        let table = [
+            (None, Spam, LearnOutcome::Learned, 1, 0),
+            (None, Ham, LearnOutcome::Learned, 0, 1),
+            (Some(Spam), Spam, LearnOutcome::AlreadyKnown, 0, 0),
+            (Some(Ham), Ham, LearnOutcome::AlreadyKnown, 0, 0),
+            (Some(Ham), Spam, LearnOutcome::Relearned, 1, -1),
+            (Some(Spam), Ham, LearnOutcome::Relearned, -1, 1),
+        ];
+        for (previous, class, outcome, spam_delta, ham_delta) in table {
+            let plan = LearnPlan::new(previous, class);
+            assert_eq!(
+                plan,
+                LearnPlan {
+                    outcome,
+                    spam_delta,
+                    ham_delta
+                },
+                "{previous:?} → {class:?}"
+            );
+            assert!(plan.initial().0 >= 0 && plan.initial().1 >= 0);
+        }
+    }
+
+    #[test]
+    fn features_are_stored_as_the_same_bits_sorted_once() {
+        let features = [u64::MAX, 1, 1 << 63, 1, 0];
+        let stored = stored_features(&features);
+        assert_eq!(stored, vec![i64::MIN, -1, 0, 1]);
+        for f in features {
+            assert_eq!(feature_from_stored(stored_feature(f)), f);
+        }
+    }
+
+    #[test]
+    fn unstorable_keys_and_triplets_are_invalid() {
+        assert!(check_message_key(&"a".repeat(64)).is_ok());
+        for bad in ["", "a\0b", &"a".repeat(256)] {
+            assert!(matches!(
+                check_message_key(bad),
+                Err(StoreError::Invalid(_))
+            ));
+        }
+        assert!(check_triplet("192.0.2.0/24|a@example.org|b@example.net").is_ok());
+        for bad in ["", "a\0b", &"a".repeat(1025)] {
+            assert!(matches!(check_triplet(bad), Err(StoreError::Invalid(_))));
+        }
+        assert!(BayesModel::Account(AccountId(0)).stored_id().is_err());
+        assert_eq!(BayesModel::Global.stored_id().ok(), Some(0));
+        assert_eq!(BayesModel::Account(AccountId(7)).stored_id().ok(), Some(7));
+    }
+}

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use conformance::{BlobFixture, CorruptBlob, MetaFixture, assert_err};
 use mailstead_store::fs::blob_id_of;
 use mailstead_store::model::{
-    FlagOp, Flags, NewQueuedMessage, NewQueuedRecipient, NotifyFlags, unix_now,
+    BayesClass, BayesCounts, BayesModel, BayesTotals, FlagOp, Flags, LearnOutcome,
+    NewQueuedMessage, NewQueuedRecipient, NotifyFlags, unix_now,
 };
 use mailstead_store::postgres::PostgresStore;
 use mailstead_store::{BlobStore, LATEST_POSTGRES_VERSION, MetaStore, StoreError};
@@ -505,6 +506,178 @@ async fn blob_put_is_idempotent_across_two_nodes() {
         .expect("count")
         .get(0);
     assert_eq!(rows, 1);
+}
+
+/// The features every learn of the Bayes tests below uses: since all messages have the
+/// same features, a consistent model has each feature's counts equal to its totals.
+fn bayes_features() -> Vec<u64> {
+    (0..400u64)
+        .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        .collect()
+}
+
+/// Asserts that every feature's counts equal the model's totals, and returns them.
+async fn assert_bayes_consistent(store: &dyn MetaStore, model: BayesModel) -> BayesTotals {
+    let features = bayes_features();
+    let (found, totals) = store
+        .bayes_counts(model, &features)
+        .await
+        .expect("bayes_counts");
+    let want = BayesCounts {
+        spam: totals.spam as u32,
+        ham: totals.ham as u32,
+    };
+    if totals.spam + totals.ham > 0 {
+        assert_eq!(found.len(), features.len());
+    }
+    for (feature, counts) in found {
+        assert_eq!(
+            counts, want,
+            "feature {feature:#x} against totals {totals:?}"
+        );
+    }
+    totals
+}
+
+/// Nodes learning one message at the same time, as the same or different classes, count
+/// it once: its `bayes_learned` row decides, under its lock. Concurrent learns of other
+/// messages with the same features (locked in one order) neither deadlock nor go lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_learning_one_message_count_it_once() {
+    const ROUNDS: usize = 10;
+    const LEARNERS: usize = 6;
+    let db = TestDatabase::create().await;
+    let a: Arc<dyn MetaStore> = Arc::new(db.connect().await);
+    let b: Arc<dyn MetaStore> = Arc::new(db.connect().await);
+    let model = BayesModel::Global;
+    let mut others = 0;
+    for round in 0..ROUNDS {
+        let start = Arc::new(tokio::sync::Barrier::new(LEARNERS + 2));
+        let mut tasks = Vec::new();
+        for n in 0..LEARNERS + 2 {
+            let node = if n % 2 == 0 { a.clone() } else { b.clone() };
+            let start = start.clone();
+            tasks.push(tokio::spawn(async move {
+                // Most learn the round's message (odd rounds: with mixed classes); two
+                // learn one of their own.
+                let (key, class) = match n {
+                    0 | 1 => (format!("own {round} {n}"), BayesClass::Ham),
+                    _ if round % 2 == 1 && n % 3 == 0 => (format!("m{round}"), BayesClass::Ham),
+                    _ => (format!("m{round}"), BayesClass::Spam),
+                };
+                let mut features = bayes_features();
+                features.rotate_left(n * 53);
+                start.wait().await;
+                node.bayes_learn(model, &key, &features, class).await
+            }));
+        }
+        let mut learned = 0;
+        for task in tasks {
+            match task.await.expect("task").expect("bayes_learn") {
+                LearnOutcome::Learned => learned += 1,
+                LearnOutcome::Relearned | LearnOutcome::AlreadyKnown => {}
+            }
+        }
+        others += 2;
+        assert_eq!(
+            learned, 3,
+            "round {round}: the shared message and the two own ones"
+        );
+        let totals = assert_bayes_consistent(&*a, model).await;
+        assert_eq!(
+            (totals.spam + totals.ham) as usize,
+            round + 1 + others,
+            "round {round}: every message counted once"
+        );
+    }
+}
+
+/// A reset racing with learns on two nodes neither deadlocks nor leaves a model whose
+/// counts disagree with its totals (a learn is wholly before or wholly after it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bayes_reset_racing_with_learns_keeps_the_model_consistent() {
+    let db = TestDatabase::create().await;
+    let a: Arc<dyn MetaStore> = Arc::new(db.connect().await);
+    let b: Arc<dyn MetaStore> = Arc::new(db.connect().await);
+    let model = BayesModel::Global;
+    let start = Arc::new(tokio::sync::Barrier::new(5));
+    let mut learners = Vec::new();
+    for n in 0..4 {
+        let node = if n % 2 == 0 { a.clone() } else { b.clone() };
+        let start = start.clone();
+        learners.push(tokio::spawn(async move {
+            start.wait().await;
+            for i in 0..15 {
+                node.bayes_learn(
+                    model,
+                    &format!("{n}/{i}"),
+                    &bayes_features(),
+                    BayesClass::Spam,
+                )
+                .await
+                .expect("learn beside resets");
+            }
+        }));
+    }
+    start.wait().await;
+    for _ in 0..5 {
+        b.bayes_reset(model).await.expect("reset beside learns");
+        assert_bayes_consistent(&*a, model).await;
+    }
+    for learner in learners {
+        learner.await.expect("learner");
+    }
+    let totals = assert_bayes_consistent(&*b, model).await;
+    assert!(totals.spam <= 60 && totals.ham == 0, "{totals:?}");
+}
+
+/// An account removed while a node learns into its model leaves no row of that model
+/// behind: a learn either ends before the removal (whose trigger then deletes its rows)
+/// or finds the account gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn account_removed_while_learning_leaves_no_bayes_rows() {
+    let db = TestDatabase::create().await;
+    let a: Arc<dyn MetaStore> = Arc::new(db.connect().await);
+    let b: Arc<dyn MetaStore> = Arc::new(db.connect().await);
+    let (alice, _) = conformance::inbox(&*a).await;
+    let model = BayesModel::Account(alice.id);
+    let learner = {
+        let a = a.clone();
+        tokio::spawn(async move {
+            let mut learned = 0;
+            for i in 0..200 {
+                match a
+                    .bayes_learn(model, &format!("m{i}"), &bayes_features(), BayesClass::Ham)
+                    .await
+                {
+                    Ok(_) => learned += 1,
+                    Err(StoreError::NotFound(_)) => return learned,
+                    Err(e) => panic!("learn: {e}"),
+                }
+            }
+            learned
+        })
+    };
+    // Let some learns commit first.
+    while b.bayes_counts(model, &[]).await.expect("counts").1.ham == 0 {
+        tokio::task::yield_now().await;
+    }
+    b.delete_account(alice.id).await.expect("delete account");
+    let learned = learner.await.expect("learner");
+    assert!(learned > 0 && learned < 200, "{learned}");
+
+    let raw = db.raw().await;
+    for table in ["bayes_models", "bayes_tokens", "bayes_learned"] {
+        let rows: i64 = raw
+            .query_one(
+                &format!("SELECT COUNT(*) FROM {table} WHERE model_id = $1"),
+                &[&alice.id.0],
+            )
+            .await
+            .expect("count")
+            .get(0);
+        assert_eq!(rows, 0, "{table} rows left of the removed account");
+    }
 }
 
 /// Rows this version cannot read are reported as `Corrupt`, not a panic.

@@ -17,6 +17,7 @@ use mailstead_dns::{MockResolver, Resolver};
 use mailstead_imap::{ImapConfig, ImapServer, Security};
 use mailstead_queue::{Queue, QueueConfig};
 use mailstead_smtp::{Role, Security as SmtpSecurity, SmtpConfig, SmtpServer};
+use mailstead_spam::{Filter, FilterConfig};
 use mailstead_store::Stores;
 use mailstead_store::model::{Message, QueuedMessage};
 use mailstead_types::{Address, BlobId, Secret};
@@ -70,6 +71,8 @@ pub struct TestServer {
     pub imaps_addr: SocketAddr,
     /// TLS client config trusting the server's self-signed certificate.
     pub tls_client: Arc<rustls::ClientConfig>,
+    /// The MX filter, when [`TestServerBuilder::filter`] turned it on.
+    pub filter: Option<Arc<Filter>>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -83,6 +86,7 @@ pub struct TestServerBuilder {
     queue: Tweak<QueueConfig>,
     resolver: Option<Arc<dyn Resolver>>,
     run_queue: bool,
+    filter: Option<Tweak<FilterConfig>>,
 }
 
 impl TestServerBuilder {
@@ -114,6 +118,14 @@ impl TestServerBuilder {
     /// NXDOMAIN).
     pub fn resolver(mut self, resolver: Arc<dyn Resolver>) -> Self {
         self.resolver = Some(resolver);
+        self
+    }
+
+    /// Judges MX mail with a filter (authentication, spam scoring; DNS from the
+    /// resolver) whose settings `f` changes from [`FilterConfig::default`], and lets IMAP
+    /// moves into and out of Junk train it. Off by default.
+    pub fn filter(mut self, f: impl FnOnce(&mut FilterConfig) + Send + 'static) -> Self {
+        self.filter = Some(Box::new(f));
         self
     }
 
@@ -170,16 +182,27 @@ impl TestServerBuilder {
         let resolver = self
             .resolver
             .unwrap_or_else(|| Arc::new(MockResolver::new()));
-        let queue = Queue::new(queue_config, stores.clone(), resolver)
+        let queue = Queue::new(queue_config, stores.clone(), resolver.clone())
             .await
             .expect("queue");
+        let filter = self.filter.map(|tweak| {
+            let mut config = FilterConfig::default();
+            tweak(&mut config);
+            Arc::new(Filter::new(config, resolver.clone(), stores.meta.clone()))
+        });
         if self.run_queue {
             tokio::spawn(queue.clone().run(rx.clone()));
         }
 
         let mut config = SmtpConfig::for_tests(HOSTNAME);
         (self.smtp)(&mut config);
-        let smtp = SmtpServer::new(config, stores.clone(), Some(tls.clone()), queue.clone());
+        let smtp = SmtpServer::with_filter(
+            config,
+            stores.clone(),
+            Some(tls.clone()),
+            queue.clone(),
+            filter.clone(),
+        );
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let smtp_addr = listener.local_addr().expect("addr");
         tokio::spawn(
@@ -208,7 +231,13 @@ impl TestServerBuilder {
 
         let mut imap_config = ImapConfig::for_tests(HOSTNAME);
         (self.imap)(&mut imap_config);
-        let imap = ImapServer::new(imap_config, stores.clone(), Some(tls));
+        let learner: Option<Arc<dyn mailstead_imap::JunkLearner>> = filter.as_ref().map(|f| {
+            Arc::new(mailstead_server::learn::ImapLearner::new(
+                f.clone(),
+                stores.blobs.clone(),
+            )) as Arc<dyn mailstead_imap::JunkLearner>
+        });
+        let imap = ImapServer::with_learner(imap_config, stores.clone(), Some(tls), learner);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let imap_addr = listener.local_addr().expect("addr");
         tokio::spawn(imap.clone().serve(listener, Security::StartTls, rx.clone()));
@@ -229,6 +258,7 @@ impl TestServerBuilder {
             imap_addr,
             imaps_addr,
             tls_client,
+            filter,
             shutdown,
         }
     }
@@ -244,6 +274,7 @@ impl TestServer {
             queue: Box::new(|_| {}),
             resolver: None,
             run_queue: false,
+            filter: None,
         }
     }
 
@@ -333,6 +364,11 @@ impl TestServer {
 
     /// Messages in a user's INBOX with their raw content, ascending UID.
     pub async fn inbox(&self, user: &str) -> Vec<(Message, Vec<u8>)> {
+        self.mailbox(user, "INBOX").await
+    }
+
+    /// Messages in one of a user's mailboxes with their raw content, ascending UID.
+    pub async fn mailbox(&self, user: &str, name: &str) -> Vec<(Message, Vec<u8>)> {
         let address: Address = user.parse().expect("address");
         let meta = &self.stores.meta;
         let account = meta
@@ -341,10 +377,10 @@ impl TestServer {
             .expect("store")
             .expect("account");
         let inbox = meta
-            .mailbox(account.id, "INBOX")
+            .mailbox(account.id, name)
             .await
             .expect("store")
-            .expect("inbox");
+            .expect("mailbox");
         let mut out = Vec::new();
         for m in meta.messages(inbox.id).await.expect("messages") {
             let raw = self.blob(&m.blob_id).await;

@@ -5,6 +5,7 @@ mod config;
 mod domain;
 mod queue;
 mod serve;
+mod spam;
 mod token;
 mod user;
 
@@ -27,6 +28,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Alias(c) => alias::run(&open_directory(&path).await?, c, cli.json).await,
         Command::Token(c) => token::run(&open_directory(&path).await?, c, cli.json).await,
         Command::Queue(c) => queue::run(&open_directory(&path).await?, c, cli.json).await,
+        Command::Spam(c) => spam::run(&path, c, cli.json).await,
     }
 }
 

@@ -229,6 +229,8 @@ pub fn message(from: &str, to: &[&str], subject: &str) -> Incoming {
         local: Vec::new(),
         remote: to.iter().map(|a| remote(a, NotifyFlags::UNSET)).collect(),
         forwarded: Vec::new(),
+        return_path: None,
+        local_copies: Default::default(),
     }
 }
 

@@ -188,6 +188,8 @@ async fn finish(s: &mut Session, body: Vec<u8>) -> Result<Flow, End> {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if let Some(account) = &ctx.account {
                 s.server.send_rate.record(account.id);
+            } else if !s.submission() {
+                s.server.ip_rate.record(ctx.remote.ip());
             }
             // "stored" when every copy is in a mailbox already, "queued" when some wait
             // for delivery to other servers.

@@ -79,6 +79,14 @@ pub(crate) async fn mail(s: &mut Session, mail: MailFrom) -> Flow {
             Ok(Some(flow)) => return flow,
             Err(e) => return temporary(s, e),
         }
+    } else if !s.server.ip_rate.allows(s.remote.ip()) {
+        // MX: a client sending more than its hourly budget waits (RFC 5321 §4.2.5: 450).
+        tracing::info!("message rate limit of the client address reached");
+        s.conn.reply(&rep(
+            codes::C450_RATE_LIMITED,
+            "too many messages from your address, try later",
+        ));
+        return Flow::Continue;
     }
     tracing::debug!(from = %display_reverse_path(&mail.reverse_path), "MAIL");
     s.state.transaction = Some(Transaction {

@@ -51,12 +51,84 @@ pub(crate) async fn rcpt(s: &mut Session, rcpt: RcptTo) -> Result<Flow, End> {
         Ok(Err(refused)) => return Ok(refused),
         Err(e) => return Ok(temporary(s, e)),
     };
+    if let Some(policy) = s.server.config.greylist
+        && !s.submission()
+    {
+        match greylist(s, &recipient.address, &policy).await {
+            Ok(None) => {}
+            Ok(Some(flow)) => return Ok(flow),
+            Err(e) => return Ok(temporary(s, e)),
+        }
+    }
     tracing::debug!(rcpt = %recipient.address, "RCPT");
     if let Some(tx) = s.state.transaction.as_mut() {
         tx.recipients.push(recipient);
     }
     s.conn.reply(&rep(codes::C250_RECIPIENT_OK, "recipient ok"));
     Ok(Flow::Continue)
+}
+
+/// The greylisting triplet (RFC 6647 §2.1): the client's network (IPv4 /24, IPv6 /64,
+/// since big senders retry from another address of the same pool), the reverse path and
+/// the recipient, lower-cased.
+pub(crate) fn triplet(ip: std::net::IpAddr, mail_from: &str, rcpt: &str) -> String {
+    let net = match ip {
+        std::net::IpAddr::V4(v4) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+        }
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    };
+    format!(
+        "{net} {} {}",
+        mail_from.to_ascii_lowercase(),
+        rcpt.to_ascii_lowercase()
+    )
+}
+
+/// Greylisting of one recipient on the MX: `Some(flow)` when deferred (reply queued).
+/// Loopback clients and postmaster (RFC 5321 §4.5.1 wants its mail to arrive) are never
+/// greylisted.
+async fn greylist(
+    s: &mut Session,
+    rcpt: &str,
+    policy: &mailstead_store::model::GreylistPolicy,
+) -> Result<Option<Flow>, mailstead_store::StoreError> {
+    if s.remote.ip().is_loopback() && !s.server.config.greylist_loopback {
+        return Ok(None);
+    }
+    if rcpt
+        .split('@')
+        .next()
+        .is_some_and(|l| l.eq_ignore_ascii_case("postmaster"))
+    {
+        return Ok(None);
+    }
+    let from = match s.state.transaction.as_ref().map(|t| &t.mail.reverse_path) {
+        Some(mailstead_smtp_proto::ReversePath::Path(p)) => p.to_string(),
+        _ => String::new(),
+    };
+    let key = triplet(s.remote.ip(), &from, rcpt);
+    match s
+        .server
+        .stores
+        .meta
+        .greylist_check(&key, unix_now(), policy)
+        .await?
+    {
+        mailstead_store::model::GreylistOutcome::Pass => Ok(None),
+        mailstead_store::model::GreylistOutcome::Defer { retry_after } => {
+            tracing::info!(rcpt = %rcpt, retry_after, "greylisted");
+            s.conn.reply(&rep(
+                codes::C451_GREYLISTED,
+                format!("greylisted, please try again in {retry_after} seconds"),
+            ));
+            Ok(Some(Flow::Continue))
+        }
+    }
 }
 
 /// A lookup failed: the client is told 451 and tries again later.

@@ -9,7 +9,8 @@
 //! `domain` (domains, alternative names), `account` (accounts, manager rights, app
 //! passwords), `alias`, `mailbox`, `message` (append, delivery, flags, expunge, change
 //! log), `dsn` (DSN requests owed by deliveries), `queue` (the outbound queue: messages,
-//! recipients, leases), `dkim` (DKIM signing keys), `secret` (server secrets), `blob`.
+//! recipients, leases), `dkim` (DKIM signing keys), `secret` (server secrets), `spam`
+//! (spam settings, Bayes models, greylisting), `blob`.
 //! This file holds the pool, start-up migration and the trait impls, which only delegate.
 //!
 //! Concurrency: several nodes write at once, so every invariant that SQLite gets from its
@@ -46,6 +47,7 @@ mod mailbox;
 mod message;
 mod queue;
 mod secret;
+mod spam;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -676,6 +678,49 @@ impl MetaStore for PostgresStore {
 
     async fn ensure_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>> {
         secret::ensure(self, name, candidate).await
+    }
+
+    async fn spam_settings(&self, account: AccountId) -> Result<SpamSettings> {
+        spam::settings(self, account).await
+    }
+
+    async fn set_spam_settings(&self, account: AccountId, settings: &SpamSettings) -> Result<()> {
+        spam::set_settings(self, account, settings).await
+    }
+
+    async fn bayes_counts(
+        &self,
+        model: BayesModel,
+        features: &[u64],
+    ) -> Result<(Vec<(u64, BayesCounts)>, BayesTotals)> {
+        spam::counts(self, model, features).await
+    }
+
+    async fn bayes_learn(
+        &self,
+        model: BayesModel,
+        message_key: &str,
+        features: &[u64],
+        class: BayesClass,
+    ) -> Result<LearnOutcome> {
+        spam::learn(self, model, message_key, features, class).await
+    }
+
+    async fn bayes_reset(&self, model: BayesModel) -> Result<()> {
+        spam::reset(self, model).await
+    }
+
+    async fn greylist_check(
+        &self,
+        triplet: &str,
+        now: UnixTime,
+        policy: &GreylistPolicy,
+    ) -> Result<GreylistOutcome> {
+        spam::greylist_check(self, triplet, now, policy).await
+    }
+
+    async fn greylist_prune(&self, now: UnixTime, policy: &GreylistPolicy) -> Result<u64> {
+        spam::greylist_prune(self, now, policy).await
     }
 }
 

@@ -4,9 +4,10 @@
 //! `domain` (domains, alternative names), `account` (accounts, manager rights, app
 //! passwords), `alias`, `mailbox`, `message` (append, delivery, flags, expunge, change
 //! log), `dsn` (DSN requests owed by deliveries), `queue` (the outbound queue: messages,
-//! recipients, leases), `dkim` (DKIM signing keys), `secret` (server secrets). Each holds
-//! free functions over a `&rusqlite::Connection`; this file holds the connections,
-//! start-up migration, the row helpers and the trait impl, which only delegates.
+//! recipients, leases), `dkim` (DKIM signing keys), `secret` (server secrets), `spam`
+//! (spam settings, Bayes models, greylisting). Each holds free functions over a
+//! `&rusqlite::Connection`; this file holds the connections, start-up migration, the row
+//! helpers and the trait impl, which only delegates.
 //!
 //! # Connections and concurrency
 //!
@@ -64,6 +65,7 @@ mod mailbox;
 mod message;
 mod queue;
 mod secret;
+mod spam;
 
 use std::fmt;
 use std::panic::AssertUnwindSafe;
@@ -1266,6 +1268,58 @@ impl MetaStore for SqliteStore {
         }
         let (name, candidate) = (name.to_owned(), candidate.to_vec());
         self.write(move |c| secret::ensure(c, &name, &candidate))
+            .await
+    }
+
+    async fn spam_settings(&self, account: AccountId) -> Result<SpamSettings> {
+        self.read(move |c| spam::settings(c, account)).await
+    }
+
+    async fn set_spam_settings(&self, account: AccountId, settings: &SpamSettings) -> Result<()> {
+        let settings = *settings;
+        self.write(move |c| spam::set_settings(c, account, &settings))
+            .await
+    }
+
+    async fn bayes_counts(
+        &self,
+        model: BayesModel,
+        features: &[u64],
+    ) -> Result<(Vec<(u64, BayesCounts)>, BayesTotals)> {
+        let features = features.to_vec();
+        self.read(move |c| spam::counts(c, model, &features)).await
+    }
+
+    async fn bayes_learn(
+        &self,
+        model: BayesModel,
+        message_key: &str,
+        features: &[u64],
+        class: BayesClass,
+    ) -> Result<LearnOutcome> {
+        let (message_key, features) = (message_key.to_owned(), features.to_vec());
+        self.write(move |c| spam::learn(c, model, &message_key, &features, class))
+            .await
+    }
+
+    async fn bayes_reset(&self, model: BayesModel) -> Result<()> {
+        self.write(move |c| spam::reset(c, model)).await
+    }
+
+    async fn greylist_check(
+        &self,
+        triplet: &str,
+        now: UnixTime,
+        policy: &GreylistPolicy,
+    ) -> Result<GreylistOutcome> {
+        let (triplet, policy) = (triplet.to_owned(), *policy);
+        self.write(move |c| spam::greylist_check(c, &triplet, now, &policy))
+            .await
+    }
+
+    async fn greylist_prune(&self, now: UnixTime, policy: &GreylistPolicy) -> Result<u64> {
+        let policy = *policy;
+        self.write(move |c| spam::greylist_prune(c, now, &policy))
             .await
     }
 }

@@ -26,7 +26,8 @@
 //! counts, concurrency), `copy` (COPY and MOVE), `index` (message index: summaries,
 //! search), `notify` (change notification), `dsn` (DSN requests stored by delivery),
 //! `queue` (the outbound queue: accept, lease, complete, retry, wake-ups), `dkim` (DKIM
-//! keys), `secret` (server secrets), `blob`.
+//! keys), `secret` (server secrets), `spam` (spam settings, Bayes models, greylisting),
+//! `blob`.
 
 pub mod account;
 pub mod alias;
@@ -42,6 +43,7 @@ pub mod message;
 pub mod notify;
 pub mod queue;
 pub mod secret;
+pub mod spam;
 
 use std::any::Any;
 use std::future::Future;
@@ -182,6 +184,23 @@ macro_rules! meta_conformance_tests {
             secret::ensure_secret_keeps_the_first_value,
             secret::concurrent_ensure_secret_agrees_on_one_value,
             secret::ensure_secret_refuses_unstorable_names,
+            spam::spam_settings_are_the_defaults_until_set,
+            spam::spam_settings_refuse_missing_accounts_and_thresholds_above_100,
+            spam::bayes_learn_adds_counts_and_totals,
+            spam::bayes_learn_of_a_known_message_changes_nothing,
+            spam::bayes_relearn_moves_counts_to_the_other_class,
+            spam::bayes_counts_never_go_below_zero,
+            spam::bayes_models_are_separate,
+            spam::bayes_reset_forgets_one_model,
+            spam::deleting_an_account_removes_its_bayes_model,
+            spam::bayes_learn_refuses_missing_accounts_and_bad_keys,
+            spam::bayes_learn_of_a_large_message,
+            spam::concurrent_bayes_learns_count_each_message_once,
+            spam::greylist_defers_new_triplets_then_passes_retries,
+            spam::greylist_expired_entries_start_over,
+            spam::greylist_prune_removes_expired_entries,
+            spam::concurrent_greylist_checks_agree,
+            spam::greylist_refuses_unstorable_triplets,
         );
     };
 }

@@ -92,16 +92,9 @@ pub async fn run(path: &Path, cmd: SpamCmd, as_json: bool) -> anyhow::Result<Exi
     let config = super::load_config(path)?;
     super::init_tracing(&config, true);
     let filter = mailstead_server::filter_config(&config);
-    if let SpamCmd::Symbols = cmd {
-        symbols(&config, &filter, as_json)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let meta = mailstead_server::open_meta_store(&config)
-        .await
-        .with_context(|| format!("config {}", path.display()))?;
-    let dir = Directory::new(meta);
     match cmd {
         SpamCmd::Train { spam, ham, account } => {
+            let dir = open_directory(&config, path).await?;
             train(&dir, spam, ham, account.as_deref(), as_json).await?
         }
         SpamCmd::Settings {
@@ -115,15 +108,30 @@ pub async fn run(path: &Path, cmd: SpamCmd, as_json: bool) -> anyhow::Result<Exi
                 threshold,
                 mark_as_read: mark_read,
             };
+            let dir = open_directory(&config, path).await?;
             settings(&dir, &filter, &address, change, as_json).await?
         }
-        SpamCmd::Reset { account } => reset(&dir, account.as_deref(), as_json).await?,
+        SpamCmd::Reset { account } => {
+            let dir = open_directory(&config, path).await?;
+            reset(&dir, account.as_deref(), as_json).await?
+        }
         SpamCmd::Check { file, account } => {
+            let dir = open_directory(&config, path).await?;
             check(&dir, &filter, &file, account.as_deref(), as_json).await?
         }
-        SpamCmd::Symbols => unreachable!("handled above, before opening the store"),
+        // Only the config: works without touching the store.
+        SpamCmd::Symbols => symbols(&config, &filter, as_json)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The directory over the configured store (`super::open_directory`, with the config
+/// already loaded).
+async fn open_directory(config: &Config, path: &Path) -> anyhow::Result<Directory> {
+    let meta = mailstead_server::open_meta_store(config)
+        .await
+        .with_context(|| format!("config {}", path.display()))?;
+    Ok(Directory::new(meta))
 }
 
 // --- train ------------------------------------------------------------------------------
@@ -256,11 +264,15 @@ async fn train(
         }
         None => None,
     };
+    let classes: Vec<BayesClass> = [
+        (!spam.is_empty()).then_some(BayesClass::Spam),
+        (!ham.is_empty()).then_some(BayesClass::Ham),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let mut sources = Vec::new();
-    for (class, paths) in [
-        (BayesClass::Spam, spam.clone()),
-        (BayesClass::Ham, ham.clone()),
-    ] {
+    for (class, paths) in [(BayesClass::Spam, spam), (BayesClass::Ham, ham)] {
         for p in paths {
             let md =
                 std::fs::metadata(&p).with_context(|| format!("cannot read {}", p.display()))?;
@@ -346,13 +358,6 @@ async fn train(
         let (_, totals) = meta.bayes_counts(m.id, &[]).await?;
         m.totals = totals.into();
     }
-    let classes: Vec<BayesClass> = [
-        (!spam.is_empty()).then_some(BayesClass::Spam),
-        (!ham.is_empty()).then_some(BayesClass::Ham),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
     if as_json {
         output::json(&json!({
             "account": account_address,

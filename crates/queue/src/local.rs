@@ -178,9 +178,7 @@ pub(crate) async fn accept(queue: &Queue, incoming: Incoming) -> Result<Accepted
         ));
     }
     // What DSNs and queue rows point at: the copy sent on, else the first local copy.
-    let Some(blob_id) = base_blob
-        .or_else(|| local_blobs.first().map(|(_, b, ..)| *b))
-    else {
+    let Some(blob_id) = base_blob.or_else(|| local_blobs.first().map(|(_, b, ..)| *b)) else {
         return Err(QueueError::Store(mailstead_store::StoreError::Invalid(
             "a message without recipients".into(),
         )));

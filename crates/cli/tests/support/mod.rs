@@ -421,34 +421,42 @@ impl StoredMessage {
     }
 }
 
-/// Splits `Return-Path:` + `Received:` (with continuation lines) off a stored message.
+/// Splits the fields the server prepended off a stored message: `Return-Path:`, then
+/// the MX filter's `X-Spam-*` and `Authentication-Results:` fields if any, then our one
+/// `Received:` field (each with its continuation lines). Fails if Return-Path or Received
+/// is absent.
 pub fn split_trace(bytes: &[u8]) -> (String, &[u8]) {
     assert!(
         bytes.starts_with(b"Return-Path: "),
         "stored message does not start with Return-Path: {:?}",
         String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
     );
+    const ADDED: [&[u8]; 4] = [
+        b"Return-Path: ",
+        b"X-Spam-Score: ",
+        b"X-Spam-Status: ",
+        b"Authentication-Results: ",
+    ];
     let mut pos = 0;
-    let mut lines = 0;
     loop {
-        let end = bytes[pos..]
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .map(|i| pos + i + 2)
-            .unwrap_or_else(|| panic!("unterminated header line in the trace block"));
-        lines += 1;
-        pos = end;
-        let next = bytes.get(pos).copied();
-        // The Return-Path line, then Received with its folded lines.
-        if lines == 1 {
-            assert!(
-                bytes[pos..].starts_with(b"Received: "),
-                "no Received after Return-Path: {:?}",
-                String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
-            );
-            continue;
+        let is_received = bytes[pos..].starts_with(b"Received: ");
+        assert!(
+            is_received || ADDED.iter().any(|f| bytes[pos..].starts_with(f)),
+            "no Received after the fields the server adds: {:?}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(600)])
+        );
+        // The field with its folded lines.
+        loop {
+            pos = bytes[pos..]
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .map(|i| pos + i + 2)
+                .unwrap_or_else(|| panic!("unterminated header line in the trace block"));
+            if !matches!(bytes.get(pos), Some(b' ' | b'\t')) {
+                break;
+            }
         }
-        if next != Some(b' ') && next != Some(b'\t') {
+        if is_received {
             break;
         }
     }

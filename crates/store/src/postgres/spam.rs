@@ -312,6 +312,16 @@ pub(super) async fn reset(store: &PostgresStore, model: BayesModel) -> Result<()
     let model_id = model.stored_id()?;
     let mut client = store.client().await?;
     let tx = client.transaction().await?;
+    // The row must exist to be locked: without it a learner starting now would create
+    // it, commit its counts between our deletes and our zeroing, and leave tokens that
+    // the zeroed totals do not count (seen under load in the reset-racing test).
+    execute(
+        &tx,
+        "INSERT INTO bayes_models (model_id, spam_learned, ham_learned) VALUES ($1, 0, 0)
+         ON CONFLICT (model_id) DO NOTHING",
+        &[&model_id],
+    )
+    .await?;
     execute(
         &tx,
         "SELECT 1 FROM bayes_models WHERE model_id = $1 FOR UPDATE",

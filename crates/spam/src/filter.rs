@@ -320,24 +320,7 @@ impl Filter {
         if features.is_empty() {
             return Ok(None);
         }
-        let (rows, totals) = self.meta.bayes_counts(model, features).await?;
-        let counts: HashMap<u64, Counts> = rows
-            .into_iter()
-            .map(|(f, c)| {
-                (
-                    f,
-                    Counts {
-                        spam: c.spam,
-                        ham: c.ham,
-                    },
-                )
-            })
-            .collect();
-        let totals = Totals {
-            spam: totals.spam,
-            ham: totals.ham,
-        };
-        Ok(bayes::probability(features, &counts, totals))
+        Ok(classify(self.meta.as_ref(), model, features).await?.0)
     }
 
     /// How `account`'s copy is stored: its threshold, its model when trained enough.
@@ -400,6 +383,33 @@ impl Filter {
             .unwrap_or_default();
         learn_features(self.meta.as_ref(), account, message_key, &features, class).await
     }
+}
+
+/// The classifier's probability for `features` with one model of the store (`None`: not
+/// trained enough), and the model's totals.
+pub async fn classify(
+    meta: &dyn MetaStore,
+    model: BayesModel,
+    features: &[u64],
+) -> Result<(Option<f64>, Totals), FilterError> {
+    let (rows, totals) = meta.bayes_counts(model, features).await?;
+    let counts: HashMap<u64, Counts> = rows
+        .into_iter()
+        .map(|(f, c)| {
+            (
+                f,
+                Counts {
+                    spam: c.spam,
+                    ham: c.ham,
+                },
+            )
+        })
+        .collect();
+    let totals = Totals {
+        spam: totals.spam,
+        ham: totals.ham,
+    };
+    Ok((bayes::probability(features, &counts, totals), totals))
 }
 
 /// Trains the global model (and the account's, if given) with already computed

@@ -56,7 +56,7 @@
 //! per message and model, while the next batch is prepared. Progress goes to stderr every
 //! [`PROGRESS_EVERY`] messages when it is a terminal.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::path::{Path, PathBuf};
@@ -65,7 +65,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use mailstead_config::Config;
 use mailstead_directory::Directory;
-use mailstead_spam::bayes::{self, Counts, Totals};
+use mailstead_spam::bayes::{self, Totals};
 use mailstead_spam::rules::{self, MessageFacts};
 use mailstead_spam::{FilterConfig, Verdict, Weights};
 use mailstead_store::MetaStore;
@@ -1025,24 +1025,7 @@ async fn classify(
     model: BayesModel,
     features: &[u64],
 ) -> anyhow::Result<(Option<f64>, Totals)> {
-    let (rows, t) = meta.bayes_counts(model, features).await?;
-    let counts: HashMap<u64, Counts> = rows
-        .into_iter()
-        .map(|(f, c)| {
-            (
-                f,
-                Counts {
-                    spam: c.spam,
-                    ham: c.ham,
-                },
-            )
-        })
-        .collect();
-    let totals = Totals {
-        spam: t.spam,
-        ham: t.ham,
-    };
-    Ok((bayes::probability(features, &counts, totals), totals))
+    Ok(mailstead_spam::filter::classify(meta, model, features).await?)
 }
 
 /// The message of a file to check: the whole file, or an mbox's first message.
